@@ -1,0 +1,458 @@
+"""Database access: settings, reused connections, transactions with retry, schema tools.
+
+Settings come from the environment and a `.env` file (DB_HOST, DB_PORT,
+DB_USER, DB_PASSWORD, DB_DATABASE; see .env.example). Every connection runs
+with the session time zone '+00:00' (so the seed's NOW() queries see UTC),
+READ COMMITTED isolation and autocommit off.
+
+Each thread keeps one open connection and reuses it: opening a pymysql
+connection costs tens of milliseconds, so it is never done per query.
+
+Command line:
+    python db.py init    apply schema.sql (safe to run twice; keeps data and config)
+    python db.py check   report missing tables, columns and indexes (exit 1 if any)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pymysql
+import pymysql.cursors
+from dotenv import load_dotenv
+from pymysql.constants import CR, ER
+
+import queries
+from queries import Query
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SCHEMA_PATH = Path(__file__).with_name("schema.sql")
+
+# Errors after which the whole transaction is rolled back and run again.
+RETRYABLE_LOCK_ERRORS = frozenset({ER.LOCK_DEADLOCK, ER.LOCK_WAIT_TIMEOUT})
+# The connection is gone; the server has rolled back whatever was not committed.
+CONNECTION_LOST_ERRORS = frozenset(
+    {CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST, CR.CR_SERVER_LOST_EXTENDED, 2055, 1927}
+)  # 1927: MariaDB's "connection was killed"
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+
+class DatabaseError(Exception):
+    """Base class of the errors this module raises itself."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database cannot be reached or refused the login."""
+
+
+class TransactionFailedError(DatabaseError):
+    """A transaction was rolled back and could not be completed after retries."""
+
+
+class CommitUnknownError(DatabaseError):
+    """The connection was lost while COMMIT was in flight: the outcome is unknown."""
+
+
+@dataclass(frozen=True)
+class DbSettings:
+    """Where and how to connect. The password never appears in repr or messages."""
+
+    host: str = "127.0.0.1"
+    port: int = 3306
+    user: str = "root"
+    password: str = field(default="", repr=False)
+    database: str = "llamadas"
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    write_timeout: float = 60.0
+    lock_wait_timeout: int = 10
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> DbSettings:
+        """Build settings from DB_* variables (after loading `.env`).
+
+        Raises ValueError naming the variable when a value is malformed.
+        """
+        if environ is None:
+            load_env_file()
+            environ = os.environ
+        defaults = cls()
+
+        def number(name: str, default: float, kind: type = float) -> Any:
+            raw = environ.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ValueError(f"{name} must be a number, got {raw!r}") from None
+            if value <= 0:
+                raise ValueError(f"{name} must be greater than zero, got {raw!r}")
+            return value
+
+        database = environ.get("DB_DATABASE", "").strip() or defaults.database
+        if not _IDENTIFIER.fullmatch(database):
+            raise ValueError(
+                f"DB_DATABASE must be 1-64 letters, digits or underscores, got {database[:70]!r}"
+            )
+        return cls(
+            host=environ.get("DB_HOST", "").strip() or defaults.host,
+            port=number("DB_PORT", defaults.port, int),
+            user=environ.get("DB_USER", "").strip() or defaults.user,
+            password=environ.get("DB_PASSWORD", ""),
+            database=database,
+            connect_timeout=number("DB_CONNECT_TIMEOUT", defaults.connect_timeout),
+            read_timeout=number("DB_READ_TIMEOUT", defaults.read_timeout),
+            write_timeout=number("DB_WRITE_TIMEOUT", defaults.write_timeout),
+            lock_wait_timeout=number("DB_LOCK_WAIT_TIMEOUT", defaults.lock_wait_timeout, int),
+        )
+
+    def describe(self) -> str:
+        """Host, port, user and database, for messages (never the password)."""
+        return f"{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+_env_loaded = False
+
+
+def load_env_file() -> None:
+    """Load `.env` from the working directory, else beside this file, once.
+
+    Variables already set in the environment win over the file.
+    """
+    global _env_loaded
+    if _env_loaded:
+        return
+    _env_loaded = True
+    for candidate in (Path.cwd() / ".env", Path(__file__).with_name(".env")):
+        if candidate.is_file():
+            load_dotenv(candidate, override=False)
+            return
+
+
+def connect(settings: DbSettings | None = None, *, with_database: bool = True):
+    """Open a new connection configured for this system.
+
+    Prefer `transaction()`, which reuses the thread's connection.
+    Raises DatabaseUnavailableError with host, port, database and what to check.
+    """
+    settings = settings or DbSettings.from_env()
+    try:
+        conn = pymysql.connect(
+            host=settings.host,
+            port=settings.port,
+            user=settings.user,
+            password=settings.password,
+            database=settings.database if with_database else None,
+            charset="utf8mb4",
+            cursorclass=pymysql.cursors.DictCursor,
+            autocommit=False,
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            write_timeout=settings.write_timeout,
+            init_command="SET time_zone = '+00:00'",
+        )
+        with conn.cursor() as cur:
+            cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            cur.execute("SET SESSION innodb_lock_wait_timeout = %s", (settings.lock_wait_timeout,))
+    except pymysql.err.MySQLError as exc:
+        code = exc.args[0] if exc.args else "?"
+        raise DatabaseUnavailableError(
+            f"cannot connect to MySQL at {settings.host}:{settings.port} "
+            f"database {settings.database!r} as user {settings.user!r} (error {code}): "
+            "check that the server is running, DB_HOST/DB_PORT/DB_USER/DB_PASSWORD/"
+            "DB_DATABASE in the environment or .env, and that `python db.py init` was run"
+        ) from None
+    return conn
+
+
+class _ThreadConnection(threading.local):
+    conn: Any = None
+    pid: int = 0
+    in_transaction: bool = False
+
+
+_local = _ThreadConnection()
+
+
+def _thread_connection():
+    # A connection inherited through fork() shares its socket with the parent:
+    # never use it in the child, open a fresh one.
+    if _local.conn is not None and _local.pid == os.getpid() and _local.conn.open:
+        return _local.conn
+    _local.conn = connect()
+    _local.pid = os.getpid()
+    return _local.conn
+
+
+def close_connection() -> None:
+    """Close this thread's reused connection, if any (the next use reconnects)."""
+    conn, _local.conn = _local.conn, None
+    if conn is not None and _local.pid == os.getpid():
+        with suppress(pymysql.err.Error):
+            conn.close()
+
+
+def _error_code(exc: BaseException) -> int | None:
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
+def run_in_transaction(
+    work: Callable[[Any], T], *, retries: int = 3, name: str = "transaction"
+) -> T:
+    """Run `work(cursor)` in one transaction on this thread's connection.
+
+    Commits when `work` returns, rolls back on any exception. Deadlocks,
+    lock wait timeouts and a connection lost before COMMIT make the whole
+    transaction run again, at most `retries` more times, so `work` must only
+    touch the database (and local state it rebuilds on each run).
+
+    Raises TransactionFailedError when the retries are exhausted,
+    CommitUnknownError when the connection died during COMMIT, and lets every
+    other exception through after the rollback.
+    """
+    if _local.in_transaction:
+        raise RuntimeError(f"{name}: nested transactions are not supported")
+    attempt = 0
+    while True:
+        conn = _thread_connection()
+        _local.in_transaction = True
+        committing = False
+        try:
+            with conn.cursor() as cur:
+                result = work(cur)
+            committing = True
+            conn.commit()
+            return result
+        except pymysql.err.MySQLError as exc:
+            code = _error_code(exc)
+            lost = code in CONNECTION_LOST_ERRORS or isinstance(exc, pymysql.err.InterfaceError)
+            if lost:
+                close_connection()
+                if committing:
+                    raise CommitUnknownError(
+                        f"{name}: connection lost during COMMIT; check whether it was applied"
+                    ) from exc
+            else:
+                _rollback_quietly(conn)
+            if not lost and code not in RETRYABLE_LOCK_ERRORS:
+                raise
+            if attempt >= retries:
+                raise TransactionFailedError(
+                    f"{name}: gave up after {attempt + 1} attempts (MySQL error {code}: "
+                    f"{exc.args[1] if len(exc.args) > 1 else exc})"
+                ) from exc
+            attempt += 1
+            delay = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
+            logger.warning(
+                "%s: MySQL error %s, retrying (%d/%d) in %.2fs", name, code, attempt, retries, delay
+            )
+            time.sleep(delay)
+        except BaseException:
+            _rollback_quietly(conn)
+            raise
+        finally:
+            _local.in_transaction = False
+
+
+def _rollback_quietly(conn) -> None:
+    try:
+        conn.rollback()
+    except pymysql.err.Error:
+        # The connection is unusable; drop it so the next transaction reconnects.
+        close_connection()
+
+
+@contextmanager
+def transaction(name: str = "transaction") -> Iterator[Any]:
+    """`with transaction() as cur:` — commit on success, roll back on any exception.
+
+    Unlike run_in_transaction this cannot re-run the block, so it does not
+    retry; use it for reads and for work whose caller handles retries.
+    """
+    if _local.in_transaction:
+        raise RuntimeError(f"{name}: nested transactions are not supported")
+    conn = _thread_connection()
+    _local.in_transaction = True
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    except BaseException:
+        _rollback_quietly(conn)
+        raise
+    finally:
+        _local.in_transaction = False
+
+
+# --- small helpers that run a named query on a cursor -------------------------------
+
+
+def execute(cur, query: Query, params: Sequence[Any] | Mapping[str, Any] = ()) -> int:
+    """Run a named statement; return the affected row count."""
+    return cur.execute(query.sql, params)
+
+
+def fetch_one(cur, query: Query, params: Sequence[Any] | Mapping[str, Any] = ()) -> dict | None:
+    """Run a named query and return its first row, or None."""
+    cur.execute(query.sql, params)
+    return cur.fetchone()
+
+
+def fetch_all(cur, query: Query, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[dict]:
+    """Run a named query and return all its rows."""
+    cur.execute(query.sql, params)
+    return list(cur.fetchall())
+
+
+# --- schema ---------------------------------------------------------------------------
+
+# What `check` expects; a test applies schema.sql and compares, so the two stay in step.
+EXPECTED_SCHEMA: dict[str, dict[str, tuple[str, ...]]] = {
+    "leads": {
+        "columns": (
+            "id", "nombre", "apellidos", "telefono", "lead_status", "closure_reason",
+            "call_status", "call_attempts_count", "last_call_attempt", "selected_for_calling",
+            "manual_management", "call_error_message", "status_level_1", "resultado_llamada",
+            "cita", "hora_cita", "timezone", "closed_at", "created_at", "updated_at",
+        ),
+        "indexes": ("PRIMARY", "idx_leads_status", "idx_leads_closed_at"),
+    },
+    "call_schedule": {
+        "columns": (
+            "id", "lead_id", "scheduled_at", "attempt_number", "status", "last_outcome",
+            "cancel_reason", "created_at", "updated_at", "pending_lead_id",
+        ),
+        "indexes": (
+            "PRIMARY", "uq_call_schedule_one_pending", "idx_call_schedule_due",
+            "idx_call_schedule_lead", "idx_call_schedule_status_created",
+        ),
+    },
+    "scheduler_config": {
+        "columns": ("config_key", "config_value", "description", "updated_at"),
+        "indexes": ("PRIMARY",),
+    },
+    "pearl_calls": {
+        "columns": (
+            "id", "lead_id", "schedule_id", "request_id", "call_id", "state", "outcome",
+            "pearl_status", "conversation_status", "error_message", "raw_response",
+            "claimed_at", "placed_at", "completed_at", "created_at", "updated_at",
+        ),
+        "indexes": (
+            "PRIMARY", "uq_pearl_calls_call_id", "uq_pearl_calls_request_id",
+            "idx_pearl_calls_lead", "idx_pearl_calls_state", "idx_pearl_calls_schedule",
+        ),
+    },
+}  # fmt: skip
+
+
+def schema_statements(path: Path = SCHEMA_PATH) -> list[str]:
+    """The statements of schema.sql, comments removed, split at line-ending semicolons."""
+    lines = [
+        line for line in path.read_text(encoding="utf-8").splitlines()
+        if not line.lstrip().startswith("--")
+    ]  # fmt: skip
+    text = "\n".join(lines)
+    return [stmt.strip() for stmt in re.split(r";[ \t]*(?:\n|$)", text) if stmt.strip()]
+
+
+def apply_schema(cur) -> int:
+    """Apply every statement of schema.sql with the given cursor; return how many ran."""
+    statements = schema_statements()
+    for statement in statements:
+        cur.execute(statement)
+    return len(statements)
+
+
+def init_database(settings: DbSettings | None = None) -> int:
+    """Create the database if missing and apply schema.sql. Safe to run twice."""
+    settings = settings or DbSettings.from_env()
+    conn = connect(settings, with_database=False)
+    try:
+        with conn.cursor() as cur:
+            # The name is checked against _IDENTIFIER in DbSettings, so quoting is safe.
+            cur.execute(
+                f"CREATE DATABASE IF NOT EXISTS `{settings.database}` "
+                "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+            )
+            cur.execute(f"USE `{settings.database}`")
+            count = apply_schema(cur)
+        conn.commit()
+        return count
+    finally:
+        conn.close()
+
+
+def schema_problems(cur, database: str) -> list[str]:
+    """Compare the live schema with EXPECTED_SCHEMA; return one line per missing piece."""
+    columns = fetch_all(cur, queries.SCHEMA_COLUMNS, (database,))
+    indexes = fetch_all(cur, queries.SCHEMA_INDEXES, (database,))
+    have_columns = {(r["table_name"], r["column_name"]) for r in columns}
+    have_indexes = {(r["table_name"], r["index_name"]) for r in indexes}
+    have_tables = {table for table, _ in have_columns}
+    problems = []
+    for table, expected in EXPECTED_SCHEMA.items():
+        if table not in have_tables:
+            problems.append(f"missing table {table}")
+            continue
+        problems += [
+            f"missing column {table}.{column}"
+            for column in expected["columns"]
+            if (table, column) not in have_columns
+        ]
+        problems += [
+            f"missing index {table}.{index}"
+            for index in expected["indexes"]
+            if (table, index) not in have_indexes
+        ]
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python db.py init|check`; returns the exit code."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Schema tools for the scheduled-calls database.",
+        epilog="Settings come from DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_DATABASE or .env.",
+    )
+    parser.add_argument("command", choices=("init", "check"))
+    args = parser.parse_args(argv)
+    try:
+        settings = DbSettings.from_env()
+        if args.command == "init":
+            count = init_database(settings)
+            print(f"schema applied to {settings.describe()} ({count} statements)")
+            return 0
+        with transaction("schema check") as cur:
+            problems = schema_problems(cur, settings.database)
+    except (DatabaseError, ValueError, pymysql.err.MySQLError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s): run `python db.py init`", file=sys.stderr)
+        return 1
+    print(f"schema OK on {settings.describe()}")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    sys.exit(main())
