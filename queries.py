@@ -138,3 +138,98 @@ SCHEMA_INDEXES = Query(
     FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s
     """,
 )
+
+# --- pearl_calls and call results -------------------------------------------------------
+
+PEARL_CALL_BY_ROW_ID = Query(
+    "One pearl_calls row by its own id, locked.",
+    """
+    SELECT id, lead_id, schedule_id, request_id, call_id, state, outcome, claimed_at
+    FROM pearl_calls WHERE id = %s FOR UPDATE
+    """,
+)
+
+PEARL_CALL_BY_CALL_ID = Query(
+    "The pearl_calls row of a Pearl call id, locked.",
+    """
+    SELECT id, lead_id, schedule_id, request_id, call_id, state, outcome, claimed_at
+    FROM pearl_calls WHERE call_id = %s FOR UPDATE
+    """,
+)
+
+PEARL_CALL_BY_REQUEST_ID = Query(
+    "The pearl_calls row of a Pearl call request id, locked.",
+    """
+    SELECT id, lead_id, schedule_id, request_id, call_id, state, outcome, claimed_at
+    FROM pearl_calls WHERE request_id = %s FOR UPDATE
+    """,
+)
+
+COMPLETE_PEARL_CALL = Query(
+    "Record a call's result on its existing pearl_calls row.",
+    """
+    UPDATE pearl_calls
+    SET state = 'completed', outcome = %(outcome)s,
+        call_id = COALESCE(%(call_id)s, call_id),
+        request_id = COALESCE(%(request_id)s, request_id),
+        pearl_status = %(pearl_status)s, conversation_status = %(conversation_status)s,
+        error_message = %(error_message)s, raw_response = %(raw_response)s,
+        completed_at = %(now)s
+    WHERE id = %(row_id)s
+    """,
+)
+
+INSERT_COMPLETED_PEARL_CALL = Query(
+    "Record a reported call that has no pearl_calls row yet (a manual call or a webhook).",
+    """
+    INSERT INTO pearl_calls
+        (lead_id, request_id, call_id, state, outcome, pearl_status, conversation_status,
+         error_message, raw_response, completed_at, created_at)
+    VALUES (%(lead_id)s, %(request_id)s, %(call_id)s, 'completed', %(outcome)s,
+            %(pearl_status)s, %(conversation_status)s, %(error_message)s, %(raw_response)s,
+            %(now)s, %(now)s)
+    """,
+)
+
+SET_CALL_ERROR_MESSAGE = Query(
+    "Keep the latest telephony error on the lead.",
+    "UPDATE leads SET call_error_message = %(message)s WHERE id = %(lead_id)s",
+)
+
+RECORD_APPOINTMENT = Query(
+    "Store a booked appointment on the lead; fields that could not be parsed stay as they were.",
+    """
+    UPDATE leads
+    SET cita = COALESCE(%(cita)s, cita), hora_cita = COALESCE(%(hora_cita)s, hora_cita),
+        status_level_1 = 'Cita Agendada',
+        resultado_llamada = COALESCE(%(resultado)s, resultado_llamada)
+    WHERE id = %(lead_id)s
+    """,
+)
+
+# --- statistics ---------------------------------------------------------------------------
+
+COUNT_PENDING_SCHEDULED_BETWEEN = Query(
+    "Pending calls scheduled in [start, end).",
+    """
+    SELECT COUNT(*) AS total FROM call_schedule
+    WHERE status = 'pending' AND scheduled_at >= %(start)s AND scheduled_at < %(end)s
+    """,
+)
+
+COUNT_DUE_NOW = Query(
+    "Pending calls due now for open leads (the seed's 'Llamadas pendientes ahora').",
+    """
+    SELECT COUNT(*) AS total
+    FROM call_schedule cs
+    JOIN leads l ON cs.lead_id = l.id
+    WHERE cs.status = 'pending'
+      AND cs.scheduled_at <= %(now)s
+      AND (l.lead_status IS NULL OR l.lead_status = 'open')
+    """,
+)
+
+COUNT_CLOSED_SINCE = Query(
+    "Leads closed since a moment.",
+    "SELECT COUNT(*) AS total FROM leads WHERE closed_at >= %(since)s",
+)
