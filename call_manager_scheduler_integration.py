@@ -167,17 +167,25 @@ def describe_call(call_result: Any, pearl_response: Any = None) -> _Call:
 # --- work inside the transaction ----------------------------------------------------------
 
 
-def _find_call_row(cur, call: _Call, row_id: int | None) -> dict | None:
+def _find_call_row(cur, lead_id: int, call: _Call, row_id: int | None) -> dict | None:
+    """The pearl_calls row of this call, locked: found by Pearl call id, then request id,
+    then the dispatcher's own row id. A call has exactly one row: when the call was already
+    recorded on another row (a webhook beat the dispatcher), the dispatcher's in-flight row
+    is removed. Raises ValueError when the call belongs to another lead."""
+    recorded = None
     for query, key in (
-        (queries.PEARL_CALL_BY_ROW_ID, row_id),
         (queries.PEARL_CALL_BY_CALL_ID, call.call_id),
         (queries.PEARL_CALL_BY_REQUEST_ID, call.request_id),
     ):
-        if key is not None:
-            row = db.fetch_one(cur, query, (key,))
-            if row is not None:
-                return row
-    return None
+        if key is not None and recorded is None:
+            recorded = db.fetch_one(cur, query, (key,))
+    own = db.fetch_one(cur, queries.PEARL_CALL_BY_ROW_ID, (row_id,)) if row_id else None
+    for row in (recorded, own):
+        if row is not None and row["lead_id"] != lead_id:
+            raise ValueError(f"that call belongs to lead {row['lead_id']}, not to lead {lead_id}")
+    if recorded is not None and own is not None and own["id"] != recorded["id"]:
+        db.execute(cur, queries.DELETE_IN_FLIGHT_DUPLICATE, (own["id"],))
+    return recorded or own
 
 
 def _record_call(cur, lead_id: int, call: _Call, row: dict | None, now: datetime) -> int:
@@ -271,9 +279,7 @@ def process_call_result(
 
     def work(cur) -> CallResultProcessed:
         lead = lock_lead(cur, lead_id)
-        row = _find_call_row(cur, call, row_id)
-        if row is not None and row["lead_id"] != lead_id:
-            raise ValueError(f"that call belongs to lead {row['lead_id']}, not to lead {lead_id}")
+        row = _find_call_row(cur, lead_id, call, row_id)
         if row is not None and row["outcome"] is not None:
             return CallResultProcessed(
                 lead_id, row["outcome"], "duplicate", pearl_call_row_id=row["id"]

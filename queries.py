@@ -233,3 +233,120 @@ COUNT_CLOSED_SINCE = Query(
     "Leads closed since a moment.",
     "SELECT COUNT(*) AS total FROM leads WHERE closed_at >= %(since)s",
 )
+
+# --- dispatcher ---------------------------------------------------------------------------
+
+CLAIM_DUE_CALLS = Query(
+    "The seed's pending query, locking the due calls and their leads; rows another "
+    "dispatcher or a result processor holds are skipped, never waited for.",
+    """
+    SELECT cs.id, cs.lead_id, cs.scheduled_at, cs.attempt_number,
+           l.nombre, l.apellidos, l.telefono, l.timezone, l.call_status
+    FROM call_schedule cs
+    JOIN leads l ON cs.lead_id = l.id
+    WHERE cs.status = 'pending'
+      AND cs.scheduled_at <= %(now)s
+      AND (l.lead_status IS NULL OR l.lead_status = 'open')
+      AND (l.manual_management IS NULL OR l.manual_management = FALSE)
+    ORDER BY cs.scheduled_at ASC, cs.attempt_number ASC
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED
+    """,
+)
+
+PENDING_DUE_CALLS = Query(
+    "The seed's pending query, read-only (dry runs and monitoring).",
+    """
+    SELECT cs.id, cs.lead_id, cs.scheduled_at, cs.attempt_number, cs.last_outcome,
+           l.nombre, l.apellidos, l.telefono, l.timezone
+    FROM call_schedule cs
+    JOIN leads l ON cs.lead_id = l.id
+    WHERE cs.status = 'pending'
+      AND cs.scheduled_at <= %(now)s
+      AND (l.lead_status IS NULL OR l.lead_status = 'open')
+      AND (l.manual_management IS NULL OR l.manual_management = FALSE)
+    ORDER BY cs.scheduled_at ASC, cs.attempt_number ASC
+    LIMIT %(limit)s
+    """,
+)
+
+MARK_SCHEDULES_COMPLETED = Query(
+    "Mark claimed calls 'completed', as the seed's flow does when a call is made.",
+    "UPDATE call_schedule SET status = 'completed' WHERE id IN %(ids)s AND status = 'pending'",
+)
+
+MOVE_SCHEDULE = Query(
+    "Move a pending call to another time.",
+    "UPDATE call_schedule SET scheduled_at = %(when)s WHERE id = %(id)s AND status = 'pending'",
+)
+
+MARK_LEADS_CALLING = Query(
+    "Set call_status 'calling' on the leads being dialled.",
+    "UPDATE leads SET call_status = 'calling' WHERE id IN %(ids)s",
+)
+
+SET_LEAD_CALL_STATUS = Query(
+    "Set one lead's call_status (and the latest telephony error, when given).",
+    """
+    UPDATE leads
+    SET call_status = %(call_status)s,
+        call_error_message = COALESCE(%(message)s, call_error_message)
+    WHERE id = %(lead_id)s
+    """,
+)
+
+INSERT_CLAIMED_CALL = Query(
+    "Create the in-flight pearl_calls row of a claimed call.",
+    """
+    INSERT INTO pearl_calls (lead_id, schedule_id, state, claimed_at, created_at)
+    VALUES (%s, %s, 'claimed', %s, %s)
+    """,
+)
+
+CLAIMED_CALL_ROWS = Query(
+    "The in-flight rows just created for these schedules.",
+    "SELECT id, schedule_id FROM pearl_calls WHERE schedule_id IN %(ids)s AND state = 'claimed'",
+)
+
+MARK_CALL_PLACED = Query(
+    "Pearl accepted the call: keep its request id.",
+    """
+    UPDATE pearl_calls SET state = 'placed', request_id = %(request_id)s, placed_at = %(now)s
+    WHERE id = %(row_id)s AND state = 'claimed'
+    """,
+)
+
+MARK_CALL_NOT_PLACED = Query(
+    "The call never reached the person; no attempt is counted.",
+    """
+    UPDATE pearl_calls
+    SET state = 'not_placed', error_message = %(message)s, completed_at = %(now)s
+    WHERE id = %(row_id)s AND state IN ('claimed', 'placed') AND outcome IS NULL
+    """,
+)
+
+DELETE_CLAIMED_CALL = Query(
+    "Forget a claim that was never placed (the claim is being undone).",
+    "DELETE FROM pearl_calls WHERE id = %s AND state = 'claimed'",
+)
+
+RESTORE_SCHEDULE = Query(
+    "Put a claimed call back to pending exactly as it was.",
+    "UPDATE call_schedule SET status = 'pending' WHERE id = %s AND status = 'completed'",
+)
+
+IN_FLIGHT_CALLS = Query(
+    "Calls claimed or placed whose result has not been processed, oldest first.",
+    """
+    SELECT id, lead_id, schedule_id, request_id, call_id, state, claimed_at, placed_at
+    FROM pearl_calls
+    WHERE state IN ('claimed', 'placed')
+    ORDER BY claimed_at ASC, id ASC
+    LIMIT %(limit)s
+    """,
+)
+
+DELETE_IN_FLIGHT_DUPLICATE = Query(
+    "Remove an in-flight row whose call was already recorded on another row.",
+    "DELETE FROM pearl_calls WHERE id = %s AND outcome IS NULL",
+)

@@ -402,3 +402,19 @@ def test_appointment_without_time_keeps_hora_cita_empty():
     row = lead(lead_id)
     assert row["cita"] == date(2026, 12, 1) and row["hora_cita"] is None
     assert row["resultado_llamada"] is None and row["closure_reason"] == "Cita agendada"
+
+
+def test_webhook_before_dispatcher_poll_leaves_one_row_and_one_attempt():
+    lead_id = make_lead()
+    sql(
+        "INSERT INTO pearl_calls (lead_id, request_id, state) VALUES (%s, 'req-7', 'placed')",
+        (lead_id,),
+    )
+    in_flight = pearl_calls(lead_id)[0]["id"]
+    payload = pearl_call("call-7", status=5, conversationStatus=None)
+    assert enhanced_process_call_result(lead_id, {}, payload).action == "rescheduled"
+    polled = process_call_result(lead_id, {"request_id": "req-7"}, payload, row_id=in_flight)
+    assert polled.action == "duplicate"
+    [row] = pearl_calls(lead_id)
+    assert row["call_id"] == "call-7" and row["outcome"] == "busy"
+    assert lead(lead_id)["call_attempts_count"] == 1
