@@ -18,7 +18,7 @@ import pytest
 import db
 import scheduler_config
 
-# pytest_plugins = ["tests.fake_pearl"]
+pytest_plugins = ["tests.fake_pearl"]
 
 NO_SERVER = (
     "no test database: set TEST_DB_HOST (and TEST_DB_PORT, TEST_DB_USER, TEST_DB_PASSWORD) "
