@@ -350,3 +350,115 @@ DELETE_IN_FLIGHT_DUPLICATE = Query(
     "Remove an in-flight row whose call was already recorded on another row.",
     "DELETE FROM pearl_calls WHERE id = %s AND outcome IS NULL",
 )
+
+# --- monitoring (probar_llamadas_programadas.py) -------------------------------------------
+
+SCHEDULE_STATUS_DISTRIBUTION = Query(
+    "How many call_schedule rows have each status (the seed's 'Distribución por status').",
+    "SELECT status, COUNT(*) AS total FROM call_schedule GROUP BY status ORDER BY status",
+)
+
+COUNT_PENDING_LATER = Query(
+    "Pending calls scheduled after now.",
+    """
+    SELECT COUNT(*) AS total FROM call_schedule
+    WHERE status = 'pending' AND scheduled_at > %(now)s
+    """,
+)
+
+CLOSED_SINCE_BY_REASON = Query(
+    "Leads closed since a moment, by closure reason.",
+    """
+    SELECT closure_reason, COUNT(*) AS total FROM leads
+    WHERE closed_at >= %(since)s GROUP BY closure_reason ORDER BY total DESC, closure_reason
+    """,
+)
+
+COUNT_IN_FLIGHT = Query(
+    "Calls claimed or placed whose result is not in yet.",
+    "SELECT COUNT(*) AS total FROM pearl_calls WHERE state IN ('claimed', 'placed')",
+)
+
+OLDEST_DUE_PENDING = Query(
+    "The earliest scheduled_at among calls due now for open leads (how far behind dispatch is).",
+    """
+    SELECT MIN(cs.scheduled_at) AS oldest
+    FROM call_schedule cs
+    JOIN leads l ON cs.lead_id = l.id
+    WHERE cs.status = 'pending'
+      AND cs.scheduled_at <= %(now)s
+      AND (l.lead_status IS NULL OR l.lead_status = 'open')
+      AND (l.manual_management IS NULL OR l.manual_management = FALSE)
+    """,
+)
+
+INSERT_DEMO_LEAD = Query(
+    "Create a clearly marked demo lead for a self-test.",
+    """
+    INSERT INTO leads (nombre, apellidos, telefono, lead_status, call_status, created_at)
+    VALUES (%(nombre)s, %(apellidos)s, %(telefono)s, 'open', 'no_selected', %(now)s)
+    """,
+)
+
+DELETE_DEMO_LEAD = Query(
+    "Remove a demo lead (its schedules and calls go with it); only rows marked as demo.",
+    "DELETE FROM leads WHERE id = %(lead_id)s AND nombre = %(nombre)s",
+)
+
+LEAD_BY_ID = Query(
+    "One lead, without locking.",
+    """
+    SELECT id, lead_status, closure_reason, call_status, call_attempts_count, cita, hora_cita,
+           status_level_1, resultado_llamada, manual_management
+    FROM leads WHERE id = %s
+    """,
+)
+
+# --- maintenance (mantenimiento.py) ---------------------------------------------------------
+
+COUNT_CLOSED_LEADS_PENDING = Query(
+    "How many pending calls belong to closed leads.",
+    """
+    SELECT COUNT(*) AS total FROM call_schedule cs JOIN leads l ON l.id = cs.lead_id
+    WHERE cs.status = 'pending' AND l.lead_status = 'closed'
+    """,
+)
+
+COUNT_CANCELLED_BEFORE = Query(
+    "How many cancelled calls were created before a moment.",
+    """
+    SELECT COUNT(*) AS total FROM call_schedule
+    WHERE status = 'cancelled' AND created_at < %(before)s
+    """,
+)
+
+PURGE_CANCELLED_BATCH = Query(
+    "Delete one batch of cancelled calls created before a moment (the seed's monthly purge).",
+    """
+    DELETE FROM call_schedule
+    WHERE status = 'cancelled' AND created_at < %(before)s
+    ORDER BY created_at
+    LIMIT %(batch_size)s
+    """,
+)
+
+ORPHAN_SCHEDULES = Query(
+    "Calls whose lead no longer exists (the seed's 'schedules huérfanos').",
+    """
+    SELECT cs.id, cs.lead_id, cs.status, cs.scheduled_at
+    FROM call_schedule cs
+    LEFT JOIN leads l ON cs.lead_id = l.id
+    WHERE l.id IS NULL
+    ORDER BY cs.id
+    LIMIT %(limit)s
+    """,
+)
+
+DELETE_ORPHAN_SCHEDULES = Query(
+    "Delete the given calls if their lead still does not exist.",
+    """
+    DELETE cs FROM call_schedule cs
+    LEFT JOIN leads l ON cs.lead_id = l.id
+    WHERE cs.id IN %(ids)s AND l.id IS NULL
+    """,
+)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -325,11 +326,14 @@ def cancel_scheduled_calls_for_lead(lead_id: int, reason: str) -> int:
     return cancelled
 
 
-def cleanup_closed_leads_schedules(batch_size: int = CLEANUP_BATCH_SIZE) -> int:
+def cleanup_closed_leads_schedules(
+    batch_size: int = CLEANUP_BATCH_SIZE, *, progress: Callable[[int], None] | None = None
+) -> int:
     """Cancel the pending calls of closed leads; return how many.
 
     Works in batches of `batch_size` rows, one short transaction each, so a
-    large backlog never holds locks for long.
+    large backlog never holds locks for long. `progress(total_so_far)` is
+    called after each batch. Raises ValueError for a bad batch size.
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {_shown(batch_size)}")
@@ -353,6 +357,8 @@ def cleanup_closed_leads_schedules(batch_size: int = CLEANUP_BATCH_SIZE) -> int:
 
         seen, cancelled, after = db.run_in_transaction(work, name="cleanup closed leads")
         total += cancelled
+        if progress is not None:
+            progress(total)
         if seen < batch_size:
             break
     logger.info("cleanup: %d pending call(s) of closed leads cancelled", total)

@@ -327,3 +327,89 @@ def get_config(cur=None) -> SchedulerConfig:
     with _cache_lock:
         _cached = (now + ttl, config) if ttl > 0 else None
     return config
+
+
+# --- validation and description (used by mantenimiento.py) ----------------------------
+
+# Settings read by name elsewhere: key -> (minimum, maximum, default).
+NUMBER_SETTINGS: dict[str, tuple[float, float, float]] = {
+    "call_result_timeout_minutes": (1, 7 * 24 * 60, 60),
+    "place_failure_delay_minutes": (1, 7 * 24 * 60, 30),
+}
+_OUTCOME_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_SIMPLE_PARSERS = {
+    "working_hours_start": parse_hhmm,
+    "working_hours_end": parse_hhmm,
+    "working_days": parse_working_days,
+    "timezone": parse_timezone,
+}
+
+
+def validate_setting(key: str, value: str) -> str | None:
+    """Why `value` is not acceptable for `key`, or None when it is."""
+    if not isinstance(key, str) or not isinstance(value, str):
+        return "key and value must be text"
+    for suffix, parser in (
+        ("_delay_hours", parse_delay_hours),
+        ("_max_attempts", parse_max_attempts),
+    ):
+        if key.endswith(suffix):
+            if not _OUTCOME_PREFIX.fullmatch(key[: -len(suffix)]):
+                return f"{key!r}: the part before {suffix} must be an outcome name"
+            if parser(value) is None:
+                what = (
+                    "hours > 0, up to a year"
+                    if suffix == "_delay_hours"
+                    else "a whole number 1-1000"
+                )
+                return f"{key} must be {what}, got {_short(value)!r}"
+            return None
+    if key in _SIMPLE_PARSERS:
+        return (
+            None if _SIMPLE_PARSERS[key](value) is not None else f"invalid {key}: {_short(value)!r}"
+        )
+    if re.fullmatch(r"working_hours_[1-7]", key):
+        ok = parse_hours_range(value) is not None
+        return None if ok else f"{key} must be HH:MM-HH:MM with start before end"
+    if key == "holidays":
+        _, bad = parse_holiday_dates(value)
+        return f"holidays has invalid dates: {', '.join(bad)[:80]}" if bad else None
+    if key in ("holidays_country", "holidays_subdivision"):
+        return None if re.fullmatch(r"[A-Za-z0-9-]{0,10}", value) else f"invalid {key}"
+    if key in NUMBER_SETTINGS:
+        low, high, _ = NUMBER_SETTINGS[key]
+        number = _parse_float(value)
+        ok = number is not None and low <= number <= high
+        return None if ok else f"{key} must be a number from {low:g} to {high:g}"
+    return (
+        f"unknown key {_short(key)!r}: known keys are <outcome>_delay_hours, "
+        "<outcome>_max_attempts, working_hours_start, working_hours_end, working_hours_<1-7>, "
+        "working_days, timezone, holidays, holidays_country, holidays_subdivision, "
+        + ", ".join(NUMBER_SETTINGS)
+    )
+
+
+def effective_settings(config: SchedulerConfig) -> dict[str, str]:
+    """The value really used for each setting, as text."""
+    wt = config.working_time
+    values = {
+        "default_delay_hours": f"{config.retry_for('default').delay_hours:g}",
+        "default_max_attempts": str(config.retry_for("default").max_attempts),
+        "working_hours_start": wt.start.strftime("%H:%M"),
+        "working_hours_end": wt.end.strftime("%H:%M"),
+        "working_days": ",".join(str(d) for d in sorted(wt.days)),
+        "timezone": wt.timezone.key,
+        "holidays": ",".join(d.isoformat() for d in sorted(wt.holidays)),
+        "holidays_country": ""
+        if wt.holiday_calendar is None
+        else str(config.raw.get("holidays_country")),
+    }
+    for prefix, hours in sorted(config.delays.items()):
+        values[f"{prefix}_delay_hours"] = f"{hours:g}"
+    for prefix, attempts in sorted(config.max_attempts.items()):
+        values[f"{prefix}_max_attempts"] = str(attempts)
+    for day, (start, end) in sorted(wt.day_hours.items()):
+        values[f"working_hours_{day}"] = f"{start:%H:%M}-{end:%H:%M}"
+    for key, (low, high, default) in NUMBER_SETTINGS.items():
+        values[key] = f"{config.number(key, default, minimum=low, maximum=high):g}"
+    return values
