@@ -15,14 +15,14 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import db
 import queries
 import scheduler_config
 from call_outcome import Appointment, Outcome, classify_call_result, extract_appointment
-from clock import to_db, utc_now
+from clock import from_db, to_db, utc_now
 from reprogramar_llamadas_simple import (
     LeadNotFoundError,
     cancel_pending,
@@ -76,7 +76,9 @@ class CallResultProcessed:
     action: 'rescheduled', 'closed', 'completed' (success, lead left open),
     'recorded' (attempt counted on a lead under manual management, nothing
     scheduled), 'duplicate' (this call was already processed: nothing
-    changed) or 'ignored' (the lead was already closed: the call is recorded,
+    changed), 'stale' (a call that started after this one was already
+    processed: this one is recorded and its attempt counted, the newer state
+    stays) or 'ignored' (the lead was already closed: the call is recorded,
     nothing else changes).
     """
 
@@ -103,6 +105,7 @@ class _Call:
     error_message: str | None
     raw_response: str
     appointment: Appointment | None
+    started_at: datetime | None  # Pearl's startTime, when it sent a valid one
 
 
 # --- pure helpers ----------------------------------------------------------------------
@@ -161,7 +164,21 @@ def describe_call(call_result: Any, pearl_response: Any = None) -> _Call:
         appointment=extract_appointment(call_result, pearl_response)
         if outcome == Outcome.SUCCESS
         else None,
+        started_at=_start_time(pearl.get("startTime")),
     )
+
+
+def _start_time(value: Any) -> datetime | None:
+    """Pearl's ISO 8601 startTime as aware UTC; None when missing or not a sane time."""
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not 2000 <= moment.year <= 2100:
+        return None
+    return moment.astimezone(UTC)
 
 
 # --- work inside the transaction ----------------------------------------------------------
@@ -198,6 +215,7 @@ def _record_call(cur, lead_id: int, call: _Call, row: dict | None, now: datetime
         "conversation_status": call.conversation_status,
         "error_message": call.error_message,
         "raw_response": call.raw_response,
+        "started_at": to_db(call.started_at or now),
         "now": to_db(now),
     }
     if row is not None:
@@ -285,6 +303,21 @@ def process_call_result(
                 lead_id, row["outcome"], "duplicate", pearl_call_row_id=row["id"]
             )
         now = utc_now()
+        started_at = from_db(row["claimed_at"]) if row and row["claimed_at"] else call.started_at
+        if started_at is not None and db.fetch_one(
+            cur, queries.NEWER_CALL_RECORDED, {"lead_id": lead_id, "started_at": to_db(started_at)}
+        ):
+            # A later call already decided the lead's state: record and count this one only.
+            row_id_done = _record_call(cur, lead_id, call, row, now)
+            if is_open(lead):
+                db.execute(
+                    cur,
+                    queries.COUNT_ATTEMPT_ONLY,
+                    {"lead_id": lead_id, "started_at": to_db(started_at)},
+                )
+            return CallResultProcessed(
+                lead_id, call.outcome, "stale", pearl_call_row_id=row_id_done
+            )
         cancelled = cancel_pending(cur, lead_id, f"Call result processed: {call.outcome}")
         row_id_done = _record_call(cur, lead_id, call, row, now)
         if not is_open(lead):

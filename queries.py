@@ -184,10 +184,29 @@ INSERT_COMPLETED_PEARL_CALL = Query(
     """
     INSERT INTO pearl_calls
         (lead_id, request_id, call_id, state, outcome, pearl_status, conversation_status,
-         error_message, raw_response, completed_at, created_at)
+         error_message, raw_response, claimed_at, completed_at, created_at)
     VALUES (%(lead_id)s, %(request_id)s, %(call_id)s, 'completed', %(outcome)s,
             %(pearl_status)s, %(conversation_status)s, %(error_message)s, %(raw_response)s,
-            %(now)s, %(now)s)
+            %(started_at)s, %(now)s, %(now)s)
+    """,
+)
+
+NEWER_CALL_RECORDED = Query(
+    "Whether the lead already has a processed call that started after the given moment.",
+    """
+    SELECT id FROM pearl_calls
+    WHERE lead_id = %(lead_id)s AND outcome IS NOT NULL AND claimed_at > %(started_at)s
+    LIMIT 1
+    """,
+)
+
+COUNT_ATTEMPT_ONLY = Query(
+    "Count a call attempt without touching the lead's state (a late result of an older call).",
+    """
+    UPDATE leads
+    SET call_attempts_count = call_attempts_count + 1,
+        last_call_attempt = GREATEST(COALESCE(last_call_attempt, %(started_at)s), %(started_at)s)
+    WHERE id = %(lead_id)s
     """,
 )
 

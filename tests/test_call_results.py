@@ -418,3 +418,39 @@ def test_webhook_before_dispatcher_poll_leaves_one_row_and_one_attempt():
     [row] = pearl_calls(lead_id)
     assert row["call_id"] == "call-7" and row["outcome"] == "busy"
     assert lead(lead_id)["call_attempts_count"] == 1
+
+
+def test_older_result_arriving_late_is_counted_but_the_newer_state_wins():
+    lead_id = make_lead()
+    older = pearl_call(
+        "call-old", status=7, conversationStatus=None, startTime="2026-11-24T09:00:00Z"
+    )
+    newer = pearl_call(
+        "call-new", status=5, conversationStatus=None, startTime="2026-11-24T09:30:00Z"
+    )
+    assert enhanced_process_call_result(lead_id, {}, newer).action == "rescheduled"
+    [pending] = schedules(lead_id, "pending")
+    results = [enhanced_process_call_result(lead_id, {}, older) for _ in range(5)]
+    assert [r.action for r in results] == ["stale"] + ["duplicate"] * 4
+    row = lead(lead_id)
+    assert row["call_attempts_count"] == 2  # both calls happened, each counted once
+    assert row["call_status"] == "busy"  # the newer call's state
+    assert schedules(lead_id, "pending") == [pending]
+    assert {c["call_id"]: c["outcome"] for c in pearl_calls(lead_id)} == {
+        "call-new": "busy",
+        "call-old": "no_answer",
+    }
+
+
+def test_older_result_for_a_lead_the_newer_call_closed_changes_nothing():
+    lead_id = make_lead()
+    newer = pearl_call("call-new", startTime="2026-11-24T09:30:00+00:00",
+                       collectedInfo=[{"id": "fechaDeseada", "value": "2026-12-01"}])  # fmt: skip
+    older = pearl_call(
+        "call-old", status=5, conversationStatus=None, startTime="2026-11-24T09:00:00Z"
+    )
+    assert enhanced_process_call_result(lead_id, {}, newer).closure_reason == "Cita agendada"
+    assert enhanced_process_call_result(lead_id, {}, older).action == "stale"
+    row = lead(lead_id)
+    assert row["closure_reason"] == "Cita agendada" and row["call_attempts_count"] == 1
+    assert row["call_status"] == "completed"
