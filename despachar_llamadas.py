@@ -129,7 +129,10 @@ class DispatchSummary:
             f"invalid phone {self.invalid_phone}, released {self.released}{mode}"
         )
         if self.dry_run:
-            text = f"would dial {len(self.would_dial)}, would defer {self.deferred}{mode}"
+            text = (
+                f"would dial {len(self.would_dial)}, would defer {self.deferred}, "
+                f"would close {self.invalid_phone} for an invalid phone{mode}"
+            )
         return text + (f"; error: {self.error}" if self.error else "")
 
 
@@ -197,17 +200,21 @@ def collect_results(client: PearlClient | None, now: datetime, summary: Dispatch
             _collect_one(client, row, now, timeout, summary)
         except LeadNotFoundError:
             logger.info("lead %s disappeared while its call was in flight", row["lead_id"])
-        except PearlAuthError:
-            raise
-        except PearlError as exc:
-            logger.warning("could not read call %s from Pearl: %s", row["id"], exc)
 
 
 def _collect_one(
     client: PearlClient | None, row: dict, now: datetime, timeout: float, summary: DispatchSummary
 ) -> None:
     if row["request_id"] and client is not None:
-        finished = _poll(client, row)
+        try:
+            finished = _poll(client, row)
+        except PearlAuthError:
+            raise
+        except (PearlError, ValueError) as exc:
+            # Still subject to the timeout below: a call Pearl cannot report on (unknown id,
+            # Pearl down, an id the client refuses) must not stay in flight forever.
+            logger.warning("could not read call %s from Pearl: %s", row["id"], exc)
+            finished = None
         if finished is not None:
             process_call_result(row["lead_id"], *finished, row_id=row["id"])
             summary.collected += 1
@@ -380,7 +387,12 @@ def place_calls(
         except Exception as exc:  # a bug must not lose the lead: settle it as uncertain
             logger.exception("unexpected error placing the call of lead %s", claim.lead_id)
             return "uncertain", claim, f"{type(exc).__name__}"
-        _mark_placed(claim, request_id)
+        try:
+            _mark_placed(claim, request_id)
+        except Exception:
+            # The call is placed; the row stays 'claimed' and the timeout settles it later.
+            # Settling the other claims of this run matters more than this one record.
+            logger.exception("could not record the placed call of lead %s", claim.lead_id)
         return "placed", claim, request_id
 
     with ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="place") as pool:
@@ -498,9 +510,15 @@ def preview_due_calls(now: datetime, limit: int, summary: DispatchSummary) -> No
     with db.transaction("dry run") as cur:
         rows = db.fetch_all(cur, queries.PENDING_DUE_CALLS, {"now": to_db(now), "limit": limit})
         wt = scheduler_config.get_config(cur).working_time
+    region = os.environ.get("PEARL_DEFAULT_REGION", "").strip() or "ES"
     for row in rows:
         if not is_working_instant(now, wt, _lead_zone_name(row, wt.timezone)):
             summary.deferred += 1
+            continue
+        try:
+            normalize_phone(row["telefono"] or "", region)
+        except InvalidPhoneError:
+            summary.invalid_phone += 1
             continue
         summary.would_dial.append(
             {

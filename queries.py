@@ -259,7 +259,7 @@ CLAIM_DUE_CALLS = Query(
     "The seed's pending query, locking the due calls and their leads; rows another "
     "dispatcher or a result processor holds are skipped, never waited for.",
     """
-    SELECT cs.id, cs.lead_id, cs.scheduled_at, cs.attempt_number,
+    SELECT cs.id, cs.lead_id, cs.scheduled_at, cs.attempt_number, cs.last_outcome,
            l.nombre, l.apellidos, l.telefono, l.timezone, l.call_status
     FROM call_schedule cs
     JOIN leads l ON cs.lead_id = l.id
