@@ -10,6 +10,11 @@ Every command takes --dry-run (report, change nothing) and --json. Long runs
 show progress on a terminal and stay quiet under cron. Exit codes: 0 done,
 1 problems found (invalid configuration, orphans left), 2 bad arguments,
 3 database unavailable.
+
+--json prints one object with "command" and: cleanup-closed dry_run, found,
+cancelled; purge-cancelled dry_run, days, found, deleted; orphans dry_run,
+found, deleted, sample (up to 20 of {id, lead_id, status, scheduled_at});
+check-config raw, effective, problems; set-config dry_run, key, value.
 """
 
 from __future__ import annotations
@@ -132,12 +137,28 @@ def check_config() -> dict[str, Any]:
     """Every scheduler_config value parsed: the raw rows, the values really used, problems."""
     scheduler_config.clear_config_cache()
     config = scheduler_config.get_config()
+    problems = list(config.problems)
+    # Read by name elsewhere (config.number), so parse_config does not list them.
+    for key, (_, _, default) in scheduler_config.NUMBER_SETTINGS.items():
+        raw = config.raw.get(key)
+        if raw is not None and raw.strip() and scheduler_config.validate_setting(key, raw):
+            problems.append(f"{key}={raw[:60]!r} is invalid; using {default:g}")
     return {
         "command": "check-config",
         "raw": dict(sorted(config.raw.items())),
         "effective": scheduler_config.effective_settings(config),
-        "problems": list(config.problems),
+        "problems": problems,
     }
+
+
+def _new_problems(cur, key: str, value: str) -> list[str]:
+    """What writing key=value would make invalid in the configuration as a whole (a start
+    after the end, a holiday country with no calendar), beyond what is invalid already."""
+    raw = {r["config_key"]: r["config_value"] for r in db.fetch_all(cur, queries.LOAD_CONFIG)}
+    # A candidate, not the configuration in use: parse without logging warnings.
+    before = set(scheduler_config.parse_config(raw, log=False).problems)
+    after = scheduler_config.parse_config({**raw, key: value}, log=False).problems
+    return [problem for problem in after if problem not in before]
 
 
 def set_config(key: str, value: str, *, dry_run: bool = False) -> dict[str, Any]:
@@ -147,13 +168,16 @@ def set_config(key: str, value: str, *, dry_run: bool = False) -> dict[str, Any]
     if problem is not None:
         raise ValueError(problem)
     value = value.strip()
+
+    def work(cur) -> None:
+        new = _new_problems(cur, key, value)
+        if new:
+            raise ValueError(f"{key}={value!r} conflicts with the other settings: {new[0]}")
+        if not dry_run:
+            db.execute(cur, queries.SET_CONFIG, {"key": key, "value": value, "description": None})
+
+    db.run_in_transaction(work, name=f"set {key}")
     if not dry_run:
-        db.run_in_transaction(
-            lambda cur: db.execute(
-                cur, queries.SET_CONFIG, {"key": key, "value": value, "description": None}
-            ),
-            name=f"set {key}",
-        )
         scheduler_config.clear_config_cache()
     return {"command": "set-config", "dry_run": dry_run, "key": key, "value": value}
 

@@ -6,10 +6,14 @@
     python probar_llamadas_programadas.py --json     # machine-readable, stable keys
     python probar_llamadas_programadas.py --demo     # the whole loop on a demo database
 
+--json prints one object: "stats" (keys by_status, due_now, scheduled_later,
+closed_last_24h, in_flight, oldest_overdue_minutes, generated_at), "pending"
+(a list), "self_tests" ({name: passed}), "demo" (with --demo) and "ok".
+
 Exit codes: 0 every self-test passed (or the report was printed); 1 a self-test
-failed; 3 the database cannot be reached. The self-tests never touch real
-leads: each creates its own demo lead, runs the real code path and removes
-what it created, even when a check fails.
+failed; 2 bad arguments; 3 the database cannot be reached. The self-tests never
+touch real leads: each creates its own demo lead, runs the real code path and
+removes what it created, even when a check fails.
 """
 
 from __future__ import annotations
@@ -309,7 +313,9 @@ def run_demo(*, seed: int = 7, echo: bool = True) -> dict[str, Any]:
     import despachar_llamadas
 
     settings = db.DbSettings.from_env()
-    name = f"{settings.database}_demo"[:64]
+    name = f"{settings.database}_demo"
+    if len(name) > 64:  # cutting it could give the configured database's own name
+        raise ValueError(f"DB_DATABASE is too long to add '_demo' to it ({name!r} > 64 characters)")
     db.init_database(db.DbSettings(**{**settings.__dict__, "database": name}))
     with _using_database(name):
         _say(echo, f"demo database {name!r} (working time: every day, all day, so it runs now)")
@@ -381,7 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.stats or everything:
                 report["stats"] = mostrar_estadisticas_call_schedule(echo=echo)
             if args.pending is not None or everything:
-                report["pending"] = mostrar_llamadas_pendientes(args.pending or 10, echo=echo)
+                limit = 10 if args.pending is None else args.pending  # --pending 0 is refused
+                report["pending"] = mostrar_llamadas_pendientes(limit, echo=echo)
             if everything:
                 report["self_tests"] = run_self_tests(echo=echo)
     except (db.DatabaseError, ValueError) as exc:

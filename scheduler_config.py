@@ -201,13 +201,15 @@ def parse_holiday_dates(raw: Any) -> tuple[frozenset[date], list[str]]:
 class _Problems:
     """Collects one warning per invalid key during a parse."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: bool = True) -> None:
         self.lines: list[str] = []
+        self.log = log
 
     def add(self, key: str, raw: Any, used: Any) -> None:
         line = f"{key}={_short(raw)!r} is invalid; using {used}"
         self.lines.append(line)
-        logger.warning("scheduler_config %s", line)
+        if self.log:
+            logger.warning("scheduler_config %s", line)
 
 
 def _holiday_calendar(raw: Mapping[str, str | None], problems: _Problems) -> Any:
@@ -259,9 +261,10 @@ def _working_time(raw: Mapping[str, str | None], problems: _Problems) -> Working
     )
 
 
-def parse_config(raw: Mapping[str, str | None]) -> SchedulerConfig:
-    """Parse configuration rows (key -> text). Never raises for bad values."""
-    problems = _Problems()
+def parse_config(raw: Mapping[str, str | None], *, log: bool = True) -> SchedulerConfig:
+    """Parse configuration rows (key -> text). Never raises for bad values; each invalid
+    one is listed in `problems` (and logged unless `log` is false)."""
+    problems = _Problems(log)
     delays: dict[str, float] = {}
     attempts: dict[str, int] = {}
     for key, value in raw.items():
@@ -337,6 +340,7 @@ NUMBER_SETTINGS: dict[str, tuple[float, float, float]] = {
     "place_failure_delay_minutes": (1, 7 * 24 * 60, 30),
 }
 _OUTCOME_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,31}")
+MAX_VALUE_LENGTH = 2000  # scheduler_config.config_value is VARCHAR(2000)
 _SIMPLE_PARSERS = {
     "working_hours_start": parse_hhmm,
     "working_hours_end": parse_hhmm,
@@ -349,6 +353,8 @@ def validate_setting(key: str, value: str) -> str | None:
     """Why `value` is not acceptable for `key`, or None when it is."""
     if not isinstance(key, str) or not isinstance(value, str):
         return "key and value must be text"
+    if len(value.strip()) > MAX_VALUE_LENGTH:
+        return f"{_short(key)} value is longer than {MAX_VALUE_LENGTH} characters"
     for suffix, parser in (
         ("_delay_hours", parse_delay_hours),
         ("_max_attempts", parse_max_attempts),
@@ -404,10 +410,19 @@ def effective_settings(config: SchedulerConfig) -> dict[str, str]:
         if wt.holiday_calendar is None
         else str(config.raw.get("holidays_country")),
     }
-    for prefix, hours in sorted(config.delays.items()):
-        values[f"{prefix}_delay_hours"] = f"{hours:g}"
-    for prefix, attempts in sorted(config.max_attempts.items()):
-        values[f"{prefix}_max_attempts"] = str(attempts)
+
+    # Every <outcome>_* row, an invalid one included (shown with the fallback really used).
+    def outcomes(suffix: str) -> list[str]:
+        return sorted(
+            key[: -len(suffix)]
+            for key in config.raw
+            if key.endswith(suffix) and len(key) > len(suffix)
+        )
+
+    for prefix in outcomes("_delay_hours"):
+        values[f"{prefix}_delay_hours"] = f"{config.retry_for(prefix).delay_hours:g}"
+    for prefix in outcomes("_max_attempts"):
+        values[f"{prefix}_max_attempts"] = str(config.retry_for(prefix).max_attempts)
     for day, (start, end) in sorted(wt.day_hours.items()):
         values[f"working_hours_{day}"] = f"{start:%H:%M}-{end:%H:%M}"
     for key, (low, high, default) in NUMBER_SETTINGS.items():
