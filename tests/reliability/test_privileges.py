@@ -1,0 +1,52 @@
+"""The minimum privileges the README documents are enough to run the system."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import sql
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = ("leads", "call_schedule", "scheduler_config", "pearl_calls")
+
+
+@pytest.fixture
+def restricted_user(clean_db):
+    user, password = f"llam_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (password,))
+    try:
+        for table in TABLES:
+            target = f"`{clean_db.database}`.`{table}`"
+            sql(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {target} TO '{user}'@'%%'")
+        yield user, password
+    finally:
+        sql(f"DROP USER '{user}'@'%%'")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["probar_llamadas_programadas.py"],
+        ["despachar_llamadas.py", "--simulate"],
+        ["mantenimiento.py", "cleanup-closed"],
+        ["mantenimiento.py", "check-config"],
+        ["db.py", "check"],
+    ],
+)
+def test_scripts_run_with_dml_privileges_only(restricted_user, command):
+    user, password = restricted_user
+    result = subprocess.run(
+        [sys.executable, *command],
+        cwd=ROOT,
+        env={**os.environ, "DB_USER": user, "DB_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
