@@ -70,8 +70,10 @@ __all__ = [
     "FakePearl",
     "Fault",
     "RecordedRequest",
+    "Sleeps",
     "fake_pearl",
     "fake_pearl_server",
+    "sleeps",
 ]
 
 DEFAULT_API_KEY = "6655269800000000000fa4e1:fakeSecretKey0123456789abcdefXYZ"
@@ -650,3 +652,16 @@ def fake_pearl(fake_pearl_server: HTTPServer) -> Iterator[FakePearl]:
     fake_pearl_server.clear()
     if errors:
         raise errors[0]
+
+
+class Sleeps(list[float]):
+    """Given to PearlClient instead of time.sleep: records the waits, never sleeps."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+@pytest.fixture
+def sleeps() -> Sleeps:
+    """A fresh Sleeps recorder."""
+    return Sleeps()

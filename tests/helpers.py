@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import db
 import scheduler_config
 
 TABLES = ("leads", "call_schedule", "scheduler_config", "pearl_calls")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_script(script: str, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run one of the project's scripts with this interpreter; DB_* point at the test DB."""
+    return subprocess.run(
+        [sys.executable, script, *args],
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def sql(statement: str, params: Any = ()) -> list[dict]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -14,20 +12,9 @@ import pymysql
 import pytest
 
 import db
-from tests.helpers import make_lead, sql
+from tests.helpers import make_lead, run_script, sql
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_script(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 @pytest.fixture

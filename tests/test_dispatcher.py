@@ -34,11 +34,12 @@ from despachar_llamadas import (
 )
 from pearl_client import PearlClient
 from reprogramar_llamadas_simple import schedule_call
-from tests.fake_pearl import DEFAULT_OUTBOUND_ID, CallScript, FakePearl, Fault
+from tests.fake_pearl import DEFAULT_OUTBOUND_ID, CallScript, FakePearl, Fault, Sleeps
 from tests.helpers import (
     lead,
     make_lead,
     reset_database,
+    run_script,
     schedules,
     set_config,
     sql,
@@ -58,18 +59,6 @@ SUMMARY_KEYS = {f.name for f in dataclasses.fields(DispatchSummary)}
 
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-class Sleeps(list[float]):
-    """Given to PearlClient instead of time.sleep: records the waits, never sleeps."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture
@@ -691,22 +680,15 @@ def all_day_working_time() -> None:
     set_config("holidays", "")
 
 
-def dispatch_lane(start: threading.Barrier) -> list[dict]:
-    """Run `despachar_llamadas.py --simulate --limit 50` until a run claims nothing."""
+def dispatch_lane(start: threading.Barrier, limit: int = 50, max_runs: int = 20) -> list[dict]:
+    """Run `despachar_llamadas.py --simulate --limit N` until a run claims nothing."""
     start.wait(timeout=30)
     runs = []
     while True:
-        proc = subprocess.run(
-            [sys.executable, "despachar_llamadas.py", "--simulate", "--limit", "50", "--json"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        proc = run_script("despachar_llamadas.py", "--simulate", "--limit", str(limit), "--json")
         assert proc.returncode == 0, proc.stderr
         runs.append(json.loads(proc.stdout))
-        if runs[-1]["claimed"] == 0 or len(runs) > 20:
+        if runs[-1]["claimed"] == 0 or len(runs) > max_runs:
             return runs
 
 

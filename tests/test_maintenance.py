@@ -4,10 +4,8 @@ command line (cleanup-closed, purge-cancelled, orphans, check-config, set-config
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import mantenimiento
 import scheduler_config
 from clock import to_db
 from reprogramar_llamadas_simple import get_retry_config_from_db
+from tests import helpers
 from tests.helpers import make_lead, set_config, sql, tables_checksum, utc
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -42,14 +41,7 @@ def frozen():
 
 
 def run_script(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "mantenimiento.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return helpers.run_script("mantenimiento.py", *args, env=env)
 
 
 def run_json(*args: str, code: int = 0) -> dict:

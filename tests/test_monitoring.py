@@ -4,10 +4,8 @@ now, the three self-tests and the command line (including --demo)."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +22,7 @@ from probar_llamadas_programadas import (
     mostrar_llamadas_pendientes,
     run_self_tests,
 )
+from tests import helpers
 from tests.helpers import make_lead, set_config, sql, tables_checksum, utc
 
 pytestmark = pytest.mark.usefixtures("clean_db")
@@ -63,14 +62,7 @@ def frozen():
 
 
 def run_script(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "probar_llamadas_programadas.py", *args],
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return helpers.run_script("probar_llamadas_programadas.py", *args, env=env)
 
 
 def add_schedule(

@@ -28,25 +28,13 @@ from pearl_client import (
     _path_param,
 )
 from phone import InvalidPhoneError
-from tests.fake_pearl import DEFAULT_OUTBOUND_ID, CallScript, FakePearl, Fault
+from tests.fake_pearl import DEFAULT_OUTBOUND_ID, CallScript, FakePearl, Fault, Sleeps
 
 # Loads the fake_pearl fixtures even without tests/conftest.py.
 pytest_plugins = ["tests.fake_pearl"]
 
 TO = "+34612345678"
 OUTBOUND = DEFAULT_OUTBOUND_ID
-
-
-class Sleeps(list[float]):
-    """Injected instead of time.sleep: records the waits, never sleeps."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 def make_client(fake: FakePearl, sleeps: Sleeps, **overrides: Any) -> PearlClient:

@@ -3,7 +3,6 @@ SIGKILL at random points: no schedule dialled twice, no lead lost, attempts coun
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -26,29 +25,15 @@ from despachar_llamadas import dispatch_due_calls
 from pearl_client import PearlClient
 from tests.fake_pearl import CallScript
 from tests.helpers import set_config, sql
-from tests.test_dispatcher import all_day_working_time, bulk_due_leads, unaccounted_leads
+from tests.test_dispatcher import (
+    all_day_working_time,
+    bulk_due_leads,
+    dispatch_lane,
+    unaccounted_leads,
+)
 
 pytestmark = [pytest.mark.usefixtures("clean_db"), pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _lane(start: threading.Barrier) -> list[dict]:
-    start.wait(timeout=30)
-    runs = []
-    while len(runs) < 40:
-        proc = subprocess.run(
-            [sys.executable, "despachar_llamadas.py", "--simulate", "--limit", "100", "--json"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert proc.returncode == 0, proc.stderr
-        runs.append(json.loads(proc.stdout))
-        if runs[-1]["claimed"] == 0:
-            break
-    return runs
 
 
 def test_four_dispatchers_and_a_result_processor_at_once():
@@ -100,7 +85,9 @@ def test_four_dispatchers_and_a_result_processor_at_once():
     start = threading.Barrier(4)
     try:
         with ThreadPoolExecutor(max_workers=4) as pool:
-            lanes = [f.result() for f in [pool.submit(_lane, start) for _ in range(4)]]
+            lanes = [
+                f.result() for f in [pool.submit(dispatch_lane, start, 100, 40) for _ in range(4)]
+            ]
     finally:
         done.set()
         for thread in background:

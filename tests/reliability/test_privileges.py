@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import sql
+from tests.helpers import run_script, sql
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("leads", "call_schedule", "scheduler_config", "pearl_calls")
@@ -41,12 +38,5 @@ def restricted_user(clean_db):
 )
 def test_scripts_run_with_dml_privileges_only(restricted_user, command):
     user, password = restricted_user
-    result = subprocess.run(
-        [sys.executable, *command],
-        cwd=ROOT,
-        env={**os.environ, "DB_USER": user, "DB_PASSWORD": password},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_script(*command, env={"DB_USER": user, "DB_PASSWORD": password})
     assert result.returncode == 0, result.stdout + result.stderr

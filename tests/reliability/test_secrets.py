@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,7 @@ import time_machine
 import despachar_llamadas
 import probar_llamadas_programadas
 from reprogramar_llamadas_simple import schedule_call
-from tests.helpers import make_lead, utc
+from tests.helpers import make_lead, run_script, utc
 
 ROOT = Path(__file__).resolve().parents[2]
 DB_SECRET = "Db-Pa55w0rd-must-not-leak"
@@ -23,15 +21,8 @@ PHONE = "+34612345678"
 PHONE_FORMS = ("612345678", "612 345 678", "+34612345678", "34612345678")
 
 
-def run(*args: str, **env: str) -> str:
-    result = subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def run(script: str, *args: str, **env: str) -> str:
+    result = run_script(script, *args, env=env)
     return result.stdout + result.stderr
 
 
