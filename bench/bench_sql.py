@@ -1,0 +1,133 @@
+"""The benchmarks' own SQL: filling tables fast, the floors, plans. Named, like queries.py.
+
+Statements the library already names (locking a lead, recording an attempt,
+the pending and claim queries, ...) are taken from `queries` and never
+repeated here. Everything below exists only for the benchmarks.
+
+Times in the fill files are Unix epoch seconds turned into DATETIME by the
+server (FROM_UNIXTIME in a '+00:00' session is UTC), so Python never formats
+a million dates.
+"""
+
+from __future__ import annotations
+
+import bench_path  # noqa: F401  (puts the repository root on sys.path)
+
+from queries import Query
+
+# --- database lifecycle (the name is checked against DATABASE_NAME before formatting) -------
+
+DROP_DATABASE = Query(
+    "Drop the benchmark's own database.",
+    "DROP DATABASE IF EXISTS `{database}`",
+)
+
+SERVER_VERSION = Query("The server's version string.", "SELECT VERSION() AS version")
+
+SERVER_SETTINGS = Query(
+    "Server settings that bound the figures (commit flush, buffer pool).",
+    """
+    SHOW GLOBAL VARIABLES WHERE Variable_name IN
+        ('innodb_flush_log_at_trx_commit', 'innodb_buffer_pool_size', 'sync_binlog')
+    """,
+)
+
+UTC_SESSION = Query(
+    "The library's session time zone (every DATETIME is UTC), for the benchmark's connections.",
+    "SET time_zone = '+00:00'",
+)
+
+READ_COMMITTED = Query(
+    "The library's isolation level, for the benchmark's own connections.",
+    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED",
+)
+
+# --- filling ---------------------------------------------------------------------------------
+
+FILL_SESSION = Query(
+    "Skip foreign-key and unique checks on the fill connection only: the generated rows "
+    "are consistent by construction, and the checks triple the fill time.",
+    "SET SESSION foreign_key_checks = 0, unique_checks = 0",
+)
+
+LEAD_FILE_COLUMNS = (
+    "id, nombre, apellidos, telefono, lead_status, closure_reason, call_status, "
+    "call_attempts_count, manual_management, closed_at, created_at"
+)
+SCHEDULE_FILE_COLUMNS = (
+    "lead_id, scheduled_at, attempt_number, status, last_outcome, cancel_reason, created_at"
+)
+
+LOAD_LEADS = Query(
+    "Bulk-load leads from a tab-separated file (closed_at, created_at as epoch seconds).",
+    """
+    LOAD DATA LOCAL INFILE %(path)s INTO TABLE leads
+    CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'
+    (id, nombre, apellidos, telefono, lead_status, closure_reason, call_status,
+     call_attempts_count, manual_management, @closed_at, @created_at)
+    SET closed_at = FROM_UNIXTIME(@closed_at), created_at = FROM_UNIXTIME(@created_at)
+    """,
+)
+
+LOAD_SCHEDULES = Query(
+    "Bulk-load call_schedule rows from a tab-separated file (times as epoch seconds).",
+    """
+    LOAD DATA LOCAL INFILE %(path)s INTO TABLE call_schedule
+    CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'
+    (lead_id, @scheduled_at, attempt_number, status, last_outcome, cancel_reason, @created_at)
+    SET scheduled_at = FROM_UNIXTIME(@scheduled_at), created_at = FROM_UNIXTIME(@created_at)
+    """,
+)
+
+# The same rows as multi-row INSERTs (pymysql's executemany packs ~1 MB per statement),
+# for servers that refuse LOCAL INFILE. Times are formatted in Python on this path.
+INSERT_LEADS = Query(
+    "Insert leads, many rows per statement.",
+    f"""
+    INSERT INTO leads ({LEAD_FILE_COLUMNS})
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    """,  # noqa: S608  (column names are constants of this module)
+)
+
+INSERT_SCHEDULES = Query(
+    "Insert call_schedule rows, many rows per statement.",
+    f"""
+    INSERT INTO call_schedule ({SCHEDULE_FILE_COLUMNS})
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    """,  # noqa: S608  (column names are constants of this module)
+)
+
+ANALYZE_TABLES = Query(
+    "Refresh the optimizer's statistics after a bulk fill, as a live table would have them.",
+    "ANALYZE TABLE leads, call_schedule",
+)
+
+COUNT_SCHEDULES = Query(
+    "How many call_schedule rows there are.",
+    "SELECT COUNT(*) AS total FROM call_schedule",
+)
+
+# --- floors: the same change done as bare statements -----------------------------------------
+
+FLOOR_CANCEL_CLOSED_PENDING = Query(
+    "Floor of the daily cleanup: every pending call of a closed lead cancelled by one "
+    "statement, in one transaction.",
+    """
+    UPDATE call_schedule cs JOIN leads l ON l.id = cs.lead_id
+    SET cs.status = 'cancelled', cs.cancel_reason = %(reason)s
+    WHERE cs.status = 'pending' AND l.lead_status = 'closed'
+    """,
+)
+
+FLOOR_PURGE_CANCELLED = Query(
+    "Floor of the monthly purge: every old cancelled call deleted by one statement, in one "
+    "transaction.",
+    "DELETE FROM call_schedule WHERE status = 'cancelled' AND created_at < %(before)s",
+)
+
+# --- plans -----------------------------------------------------------------------------------
+
+
+def explain(query: Query) -> Query:
+    """The EXPLAIN of a named library query (its SQL unchanged)."""
+    return Query(f"Plan of: {query.description}", "EXPLAIN " + query.sql)

@@ -1,0 +1,42 @@
+"""Run every benchmark and print the results table (see bench/README.md).
+
+    python bench/run.py            # full run, about 10-25 minutes
+    python bench/run.py --quick    # small sizes, about a minute
+    python bench/run.py --json     # machine-readable
+    python bench/run.py --only 1,4 # some figures only
+
+Creates its own database (bench_<hex>) on DB_HOST / DB_PORT / DB_USER /
+DB_PASSWORD (default 127.0.0.1:3306, root, empty password) and drops it at
+the end, also after a failure or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import bench_dispatch
+import bench_maintenance
+import bench_memory
+import bench_pending_query
+import bench_reschedule
+import bench_results
+import benchlib
+
+FIGURES = (
+    bench_reschedule.run,
+    bench_results.run,
+    bench_dispatch.run,
+    bench_pending_query.run,
+    bench_maintenance.run,
+    bench_memory.run,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point; returns the exit code."""
+    return benchlib.cli(FIGURES, argv, description=__doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
