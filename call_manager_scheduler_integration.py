@@ -185,24 +185,57 @@ def _start_time(value: Any) -> datetime | None:
 
 
 def _find_call_row(cur, lead_id: int, call: _Call, row_id: int | None) -> dict | None:
-    """The pearl_calls row of this call, locked: found by Pearl call id, then request id,
-    then the dispatcher's own row id. A call has exactly one row: when the call was already
-    recorded on another row (a webhook beat the dispatcher), the dispatcher's in-flight row
-    is removed. Raises ValueError when the call belongs to another lead."""
-    recorded = None
-    for query, key in (
-        (queries.PEARL_CALL_BY_CALL_ID, call.call_id),
-        (queries.PEARL_CALL_BY_REQUEST_ID, call.request_id),
-    ):
-        if key is not None and recorded is None:
-            recorded = db.fetch_one(cur, query, (key,))
-    own = db.fetch_one(cur, queries.PEARL_CALL_BY_ROW_ID, (row_id,)) if row_id else None
+    """The pearl_calls row of this call, locked: the row holding its Pearl call id, else its
+    request id, else the dispatcher's own row. A call has exactly one row: when the call was
+    already recorded on another row (a webhook beat the dispatcher), the dispatcher's
+    in-flight row is removed. Raises ValueError when the call belongs to another lead."""
+    own = recorded = None
+    if row_id is not None:
+        own = db.fetch_one(
+            cur,
+            queries.PEARL_CALL_BY_ROW_ID,
+            {"row_id": row_id, "call_id": call.call_id, "request_id": call.request_id},
+        )
+    if own is not None:
+        other = next(
+            (i for i in (own["call_id_row"], own["request_id_row"]) if i not in (None, own["id"])),
+            None,
+        )
+        if other is not None:
+            recorded = db.fetch_one(cur, queries.PEARL_CALL_LOCK, (other,))
+    else:
+        for query, key in (
+            (queries.PEARL_CALL_BY_CALL_ID, call.call_id),
+            (queries.PEARL_CALL_BY_REQUEST_ID, call.request_id),
+        ):
+            if recorded is None and key is not None:
+                recorded = db.fetch_one(cur, query, (key,))
     for row in (recorded, own):
         if row is not None and row["lead_id"] != lead_id:
             raise ValueError(f"that call belongs to lead {row['lead_id']}, not to lead {lead_id}")
-    if recorded is not None and own is not None and own["id"] != recorded["id"]:
+    if recorded is not None and own is not None:
         db.execute(cur, queries.DELETE_IN_FLIGHT_DUPLICATE, (own["id"],))
     return recorded or own
+
+
+def _started_at(call: _Call, row: dict | None) -> datetime | None:
+    """When the call started: the dispatcher's claim time, else Pearl's startTime."""
+    if row is not None and row["claimed_at"] is not None:
+        return from_db(row["claimed_at"])
+    return call.started_at
+
+
+def _newer_call_recorded(cur, lead_id: int, call: _Call, row: dict | None) -> bool:
+    """Whether a call of this lead that started later than this one already has a result."""
+    if row is not None and "newer_call_recorded" in row:  # answered by the row lookup
+        return bool(row["newer_call_recorded"])
+    started_at = _started_at(call, row)
+    if started_at is None:
+        return False
+    found = db.fetch_one(
+        cur, queries.NEWER_CALL_RECORDED, {"lead_id": lead_id, "started_at": to_db(started_at)}
+    )
+    return found is not None
 
 
 def _record_call(cur, lead_id: int, call: _Call, row: dict | None, now: datetime) -> int:
@@ -233,8 +266,17 @@ def _record_attempt(cur, lead_id: int, call_status: str, now: datetime) -> None:
     )
 
 
+def _close_after_call(cur, lead_id: int, call_status: str, reason: str, now: datetime) -> None:
+    db.execute(
+        cur,
+        queries.CLOSE_LEAD_AFTER_CALL,
+        {"lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now)},
+    )
+
+
 def _apply(cur, lead: dict, call: _Call, now: datetime) -> CallResultProcessed:
-    """Move an open, locked lead on according to the call's outcome."""
+    """Move an open, locked lead on according to the call's outcome (its pending calls are
+    already cancelled)."""
     lead_id, outcome = lead["id"], call.outcome
     attempts = lead["call_attempts_count"] + 1
     if outcome in RETRY_OUTCOMES:
@@ -244,7 +286,9 @@ def _apply(cur, lead: dict, call: _Call, now: datetime) -> CallResultProcessed:
                 queries.SET_CALL_ERROR_MESSAGE,
                 {"lead_id": lead_id, "message": call.error_message},
             )
-        result = reschedule_locked_lead(cur, lead, outcome, now, scheduler_config.get_config(cur))
+        result = reschedule_locked_lead(
+            cur, lead, outcome, now, scheduler_config.get_config(cur), pending_cancelled=True
+        )
         action = {"rescheduled": "rescheduled", "manual_management": "recorded"}.get(
             result.reason, "closed"
         )
@@ -254,15 +298,14 @@ def _apply(cur, lead: dict, call: _Call, now: datetime) -> CallResultProcessed:
         )  # fmt: skip
     if outcome in CLOSING_OUTCOMES:
         reason, call_status = CLOSING_OUTCOMES[outcome]
-        _record_attempt(cur, lead_id, call_status, now)
-        cancelled = close_locked_lead(cur, lead_id, reason, now)
+        _close_after_call(cur, lead_id, call_status, reason, now)
         return CallResultProcessed(
-            lead_id, outcome, "closed", cancelled, closure_reason=reason, attempts=attempts
+            lead_id, outcome, "closed", closure_reason=reason, attempts=attempts
         )
     # Success.
-    _record_attempt(cur, lead_id, "completed", now)
     appointment = call.appointment
     if appointment is None:
+        _record_attempt(cur, lead_id, "completed", now)
         return CallResultProcessed(lead_id, outcome, "completed", attempts=attempts)
     for problem in appointment.problems:
         logger.warning("lead %s: appointment data left out: %s", lead_id, problem)
@@ -276,9 +319,9 @@ def _apply(cur, lead: dict, call: _Call, now: datetime) -> CallResultProcessed:
             "resultado": RESULTADO_CONFIRMED if appointment.confirmed else None,
         },
     )
-    cancelled = close_locked_lead(cur, lead_id, CLOSURE_APPOINTMENT, now)
+    _close_after_call(cur, lead_id, "completed", CLOSURE_APPOINTMENT, now)
     return CallResultProcessed(
-        lead_id, outcome, "closed", cancelled, closure_reason=CLOSURE_APPOINTMENT,
+        lead_id, outcome, "closed", closure_reason=CLOSURE_APPOINTMENT,
         attempts=attempts, appointment=appointment,
     )  # fmt: skip
 
@@ -303,13 +346,11 @@ def process_call_result(
                 lead_id, row["outcome"], "duplicate", pearl_call_row_id=row["id"]
             )
         now = utc_now()
-        started_at = from_db(row["claimed_at"]) if row and row["claimed_at"] else call.started_at
-        if started_at is not None and db.fetch_one(
-            cur, queries.NEWER_CALL_RECORDED, {"lead_id": lead_id, "started_at": to_db(started_at)}
-        ):
+        if _newer_call_recorded(cur, lead_id, call, row):
             # A later call already decided the lead's state: record and count this one only.
             row_id_done = _record_call(cur, lead_id, call, row, now)
             if is_open(lead):
+                started_at = _started_at(call, row) or now
                 db.execute(
                     cur,
                     queries.COUNT_ATTEMPT_ONLY,
@@ -332,9 +373,8 @@ def process_call_result(
 
     result = db.run_in_transaction(work, name=f"process call result of lead {lead_id}")
     logger.info(
-        "lead %s: call result %s -> %s%s",
-        lead_id, result.outcome, result.action,
-        f" ({result.closure_reason})" if result.closure_reason else "",
+        "lead %s: call result %s -> %s (%s)",
+        lead_id, result.outcome, result.action, result.closure_reason or "open",
     )  # fmt: skip
     return result
 

@@ -36,11 +36,10 @@ import os
 import random
 import sys
 import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import db
 import queries
@@ -281,7 +280,7 @@ def claim_due_calls(
         stamp = to_db(now)
         cur.executemany(
             queries.INSERT_CLAIMED_CALL.sql,
-            [(row["lead_id"], row["id"], stamp, stamp) for row, _ in dial],
+            [(row["lead_id"], row["id"], "claimed", stamp, stamp) for row, _ in dial],
         )
         row_ids = {
             r["schedule_id"]: r["id"]
@@ -346,6 +345,45 @@ def release_claims(claims: Sequence[Claim]) -> int:
     return released
 
 
+# --- threads ------------------------------------------------------------------------------
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_in_threads(items: Sequence[T], work: Callable[[T], R], workers: int) -> list[R]:
+    """Apply `work` to every item on at most `workers` threads; results in item order.
+
+    Each thread takes every workers-th item, reuses one database connection for all of
+    them and closes it when done. The first exception is raised after every thread ends.
+    """
+    results: list[Any] = [None] * len(items)
+    errors: list[BaseException] = []
+
+    def lane(start: int) -> None:
+        try:
+            for index in range(start, len(items), workers):
+                results[index] = work(items[index])
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            db.close_connection()
+
+    if len(items) <= 1 or workers == 1:
+        return [work(item) for item in items]
+    threads = [
+        threading.Thread(target=lane, args=(i,), name=f"dispatch-{i}")
+        for i in range(min(workers, len(items)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
 # --- placing ---------------------------------------------------------------------------------
 
 
@@ -395,8 +433,7 @@ def place_calls(
             logger.exception("could not record the placed call of lead %s", claim.lead_id)
         return "placed", claim, request_id
 
-    with ThreadPoolExecutor(max_workers=max_concurrent, thread_name_prefix="place") as pool:
-        outcomes = list(pool.map(place, claims))
+    outcomes = run_in_threads(claims, place, max_concurrent)
 
     unplaced = [claim for kind, claim, _ in outcomes if kind in ("auth", "unplaced")]
     auth_message = next((msg for kind, _, msg in outcomes if kind == "auth"), None)
@@ -488,18 +525,29 @@ def simulated_call(kind: str, call_id: str, rng: random.Random, now: datetime) -
 
 def simulate_calls(
     claims: Sequence[Claim], rng: random.Random, mix: Mapping[str, float], now: datetime,
-    summary: DispatchSummary,
+    summary: DispatchSummary, max_concurrent: int = DEFAULT_MAX_CONCURRENT,
 ) -> None:  # fmt: skip
-    """Give each claimed call a simulated result and process it at once."""
+    """Give each claimed call a simulated result and process them at once, `max_concurrent`
+    at a time like real calls. Outcomes are drawn in claim order, so `seed` reproduces them."""
     kinds, weights = list(mix), list(mix.values())
-    for claim in claims:
-        kind = rng.choices(kinds, weights)[0]
-        call = simulated_call(kind, f"sim-call-{claim.row_id}", rng, now)
-        process_call_result(
-            claim.lead_id, {"request_id": f"sim-req-{claim.row_id}"}, call, row_id=claim.row_id
+    calls = [
+        (
+            claim,
+            simulated_call(rng.choices(kinds, weights)[0], f"sim-call-{claim.row_id}", rng, now),
         )
-        summary.placed += 1
-        summary.collected += 1
+        for claim in claims
+    ]
+
+    def process(item: tuple[Claim, dict]) -> None:
+        claim, call = item
+        try:
+            process_call_result(claim.lead_id, {}, call, row_id=claim.row_id)
+        except LeadNotFoundError:
+            logger.info("lead %s disappeared before its simulated result", claim.lead_id)
+
+    run_in_threads(calls, process, max_concurrent)
+    summary.placed += len(calls)
+    summary.collected += len(calls)
 
 
 # --- one run ---------------------------------------------------------------------------------
@@ -572,7 +620,10 @@ def dispatch_due_calls(
         region = client.settings.default_region
     claims = claim_due_calls(now, limit, region, summary)
     if simulate:
-        simulate_calls(claims, random.Random(seed), mix or DEFAULT_SIMULATION_MIX, now, summary)
+        simulate_calls(
+            claims, random.Random(seed), mix or DEFAULT_SIMULATION_MIX, now, summary,
+            max_concurrent,
+        )  # fmt: skip
     elif claims:
         try:
             place_calls(claims, client, outbound_id, max_concurrent, summary)

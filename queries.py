@@ -43,7 +43,7 @@ SET_CONFIG = Query(
 LOCK_LEAD = Query(
     "Read one lead and lock its row until the transaction ends.",
     """
-    SELECT id, lead_status, manual_management, call_attempts_count, call_status, timezone
+    SELECT id, lead_status, manual_management, call_attempts_count, timezone
     FROM leads WHERE id = %s FOR UPDATE
     """,
 )
@@ -55,6 +55,19 @@ RECORD_ATTEMPT = Query(
     SET call_attempts_count = call_attempts_count + 1,
         last_call_attempt = %(now)s,
         call_status = %(call_status)s
+    WHERE id = %(lead_id)s
+    """,
+)
+
+CLOSE_LEAD_AFTER_CALL = Query(
+    "Count the call that ended a lead and close it, in one statement.",
+    """
+    UPDATE leads
+    SET call_attempts_count = call_attempts_count + 1,
+        last_call_attempt = %(now)s,
+        call_status = %(call_status)s,
+        lead_status = 'closed', closure_reason = %(reason)s,
+        selected_for_calling = FALSE, closed_at = %(now)s
     WHERE id = %(lead_id)s
     """,
 )
@@ -142,9 +155,26 @@ SCHEMA_INDEXES = Query(
 # --- pearl_calls and call results -------------------------------------------------------
 
 PEARL_CALL_BY_ROW_ID = Query(
-    "One pearl_calls row by its own id, locked.",
+    "The dispatcher's own pearl_calls row of a call, locked, with in the same round trip: "
+    "whether a later call of the lead already has its result, and the ids of any row "
+    "holding this call's Pearl call id or request id.",
     """
-    SELECT id, lead_id, schedule_id, request_id, call_id, state, outcome, claimed_at
+    SELECT pc.id, pc.lead_id, pc.request_id, pc.call_id, pc.outcome, pc.claimed_at,
+           EXISTS (SELECT 1 FROM pearl_calls newer
+                   WHERE newer.lead_id = pc.lead_id AND newer.outcome IS NOT NULL
+                     AND newer.claimed_at > pc.claimed_at) AS newer_call_recorded,
+           (SELECT by_call.id FROM pearl_calls by_call
+            WHERE by_call.call_id = %(call_id)s) AS call_id_row,
+           (SELECT by_request.id FROM pearl_calls by_request
+            WHERE by_request.request_id = %(request_id)s) AS request_id_row
+    FROM pearl_calls pc WHERE pc.id = %(row_id)s FOR UPDATE
+    """,
+)
+
+PEARL_CALL_LOCK = Query(
+    "One pearl_calls row by id, locked.",
+    """
+    SELECT id, lead_id, request_id, call_id, outcome, claimed_at
     FROM pearl_calls WHERE id = %s FOR UPDATE
     """,
 )
@@ -152,7 +182,7 @@ PEARL_CALL_BY_ROW_ID = Query(
 PEARL_CALL_BY_CALL_ID = Query(
     "The pearl_calls row of a Pearl call id, locked.",
     """
-    SELECT id, lead_id, schedule_id, request_id, call_id, state, outcome, claimed_at
+    SELECT id, lead_id, request_id, call_id, outcome, claimed_at
     FROM pearl_calls WHERE call_id = %s FOR UPDATE
     """,
 )
@@ -160,7 +190,7 @@ PEARL_CALL_BY_CALL_ID = Query(
 PEARL_CALL_BY_REQUEST_ID = Query(
     "The pearl_calls row of a Pearl call request id, locked.",
     """
-    SELECT id, lead_id, schedule_id, request_id, call_id, state, outcome, claimed_at
+    SELECT id, lead_id, request_id, call_id, outcome, claimed_at
     FROM pearl_calls WHERE request_id = %s FOR UPDATE
     """,
 )
@@ -315,10 +345,11 @@ SET_LEAD_CALL_STATUS = Query(
 )
 
 INSERT_CLAIMED_CALL = Query(
-    "Create the in-flight pearl_calls row of a claimed call.",
+    "Create the in-flight pearl_calls row of a claimed call (state passed as a parameter: "
+    "PyMySQL batches executemany into one multi-row INSERT only when VALUES holds no literal).",
     """
     INSERT INTO pearl_calls (lead_id, schedule_id, state, claimed_at, created_at)
-    VALUES (%s, %s, 'claimed', %s, %s)
+    VALUES (%s, %s, %s, %s, %s)
     """,
 )
 
@@ -452,11 +483,12 @@ COUNT_CANCELLED_BEFORE = Query(
 )
 
 PURGE_CANCELLED_BATCH = Query(
-    "Delete one batch of cancelled calls created before a moment (the seed's monthly purge).",
+    "Delete one batch of cancelled calls created before a moment (the seed's monthly purge); "
+    "ordered as the (status, created_at) index so no batch sorts the whole backlog.",
     """
     DELETE FROM call_schedule
     WHERE status = 'cancelled' AND created_at < %(before)s
-    ORDER BY created_at
+    ORDER BY status, created_at
     LIMIT %(batch_size)s
     """,
 )

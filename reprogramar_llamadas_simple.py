@@ -210,10 +210,13 @@ def cancel_pending(cur, lead_id: int, reason: str) -> int:
     return db.execute(cur, queries.CANCEL_PENDING_FOR_LEAD, {"lead_id": lead_id, "reason": reason})
 
 
-def close_locked_lead(cur, lead_id: int, reason: str, now: datetime) -> int:
-    """Close a locked lead and cancel its pending calls; return how many were cancelled."""
+def close_locked_lead(cur, lead_id: int, reason: str, now: datetime, *, cancel: bool = True) -> int:
+    """Close a locked lead and cancel its pending calls; return how many were cancelled.
+
+    `cancel=False` when the caller already cancelled them in this transaction.
+    """
     db.execute(cur, queries.CLOSE_LEAD, {"lead_id": lead_id, "reason": reason, "now": to_db(now)})
-    return cancel_pending(cur, lead_id, reason)
+    return cancel_pending(cur, lead_id, reason) if cancel else 0
 
 
 def put_pending(
@@ -234,9 +237,18 @@ def put_pending(
 
 
 def reschedule_locked_lead(
-    cur, lead: dict, outcome: str, now: datetime, config: SchedulerConfig
+    cur,
+    lead: dict,
+    outcome: str,
+    now: datetime,
+    config: SchedulerConfig,
+    *,
+    pending_cancelled: bool = False,
 ) -> RescheduleResult:
-    """Apply a failed call to a lead the caller holds locked; see reschedule_failed_call."""
+    """Apply a failed call to a lead the caller holds locked; see reschedule_failed_call.
+
+    `pending_cancelled` says the caller already cancelled the lead's pending calls in this
+    transaction (saves a statement on the hot path)."""
     lead_id = lead["id"]
     if not is_open(lead):
         cancelled = cancel_pending(cur, lead_id, CANCEL_REASON_LEAD_CLOSED)
@@ -253,7 +265,9 @@ def reschedule_locked_lead(
         return RescheduleResult(lead_id, outcome, False, "manual_management", attempts)
     retry = config.retry_for(outcome)
     if attempts >= retry.max_attempts:
-        cancelled = close_locked_lead(cur, lead_id, CLOSURE_MAX_ATTEMPTS, now)
+        cancelled = close_locked_lead(
+            cur, lead_id, CLOSURE_MAX_ATTEMPTS, now, cancel=not pending_cancelled
+        )
         return RescheduleResult(
             lead_id, outcome, False, "max_attempts", attempts,
             closure_reason=CLOSURE_MAX_ATTEMPTS, cancelled=cancelled,
