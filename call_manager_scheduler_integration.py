@@ -359,7 +359,9 @@ def process_call_result(
             return CallResultProcessed(
                 lead_id, call.outcome, "stale", pearl_call_row_id=row_id_done
             )
-        cancelled = cancel_pending(cur, lead_id, f"Call result processed: {call.outcome}")
+        cancelled = 0
+        if lead["pending_schedule_id"] is not None:
+            cancelled = cancel_pending(cur, lead_id, f"Call result processed: {call.outcome}")
         row_id_done = _record_call(cur, lead_id, call, row, now)
         if not is_open(lead):
             return CallResultProcessed(

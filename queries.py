@@ -41,10 +41,14 @@ SET_CONFIG = Query(
 # --- leads ------------------------------------------------------------------------------
 
 LOCK_LEAD = Query(
-    "Read one lead and lock its row until the transaction ends.",
+    "Read one lead and lock its row until the transaction ends, with the id of its pending "
+    "call if it has one (exact while the lock is held: every writer of pending calls locks "
+    "the lead first).",
     """
-    SELECT id, lead_status, manual_management, call_attempts_count, timezone
-    FROM leads WHERE id = %s FOR UPDATE
+    SELECT l.id, l.lead_status, l.manual_management, l.call_attempts_count, l.timezone,
+           (SELECT cs.id FROM call_schedule cs WHERE cs.pending_lead_id = l.id)
+               AS pending_schedule_id
+    FROM leads l WHERE l.id = %s FOR UPDATE
     """,
 )
 

@@ -76,7 +76,7 @@ def test_connection_killed_mid_transaction_is_retried_once_counted(blocker):
     lead_id = make_lead()
     blocker.lock("SELECT id FROM leads WHERE id = %s FOR UPDATE", (lead_id,))
     thread, results, errors = _in_thread(lambda: simple_reschedule_failed_call(lead_id, "busy"))
-    victim = _waiting_connection_id("SELECT id, lead_status, manual_management")
+    victim = _waiting_connection_id("FROM leads l WHERE l.id")
     killer = db.connect(db.DbSettings.from_env())
     with killer.cursor() as cur:
         cur.execute("KILL %s", (victim,))
