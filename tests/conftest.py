@@ -46,13 +46,19 @@ def database_server() -> Iterator[db.DbSettings]:
     if settings is not None:
         yield settings
         return
+    problem = None
     try:
-        from testcontainers.mysql import MySqlContainer
+        try:  # testcontainers >= 4.15 keeps the MySQL module under community/
+            from testcontainers.community.mysql import MySqlContainer
+        except ImportError:
+            from testcontainers.mysql import MySqlContainer
 
         container = MySqlContainer("mysql:8.0", username="root", password="test", dbname="test")
         container.start()
-    except Exception as exc:
-        pytest.fail(f"{NO_SERVER} ({type(exc).__name__})", pytrace=False)
+    except Exception as exc:  # no Docker, no image, no permission: all mean "no server"
+        problem = type(exc).__name__
+    if problem is not None:  # outside the except block: one line, no exception chain
+        pytest.fail(f"{NO_SERVER} ({problem})", pytrace=False)
     try:
         yield db.DbSettings(
             host=container.get_container_host_ip(),
