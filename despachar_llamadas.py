@@ -256,7 +256,8 @@ def claim_due_calls(
         for row in rows:
             zone = _lead_zone_name(row, wt.timezone)
             if not is_working_instant(now, wt, zone):
-                when = next_call_time(row, now, config)
+                lead = {"id": row["lead_id"], "timezone": row["timezone"]}
+                when = next_call_time(lead, now, config)
                 db.execute(cur, queries.MOVE_SCHEDULE, {"id": row["id"], "when": to_db(when)})
                 deferred += 1
                 continue
