@@ -40,6 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import db
 import queries
@@ -59,11 +60,12 @@ from reprogramar_llamadas_simple import (
     LeadNotFoundError,
     close_locked_lead,
     is_open,
+    lead_zone,
     lock_lead,
     next_call_time,
     put_pending,
 )
-from working_time import is_working_instant
+from working_time import WorkingTime, is_working_instant, next_working_instant
 
 logger = logging.getLogger(__name__)
 
@@ -191,9 +193,7 @@ def collect_results(client: PearlClient | None, now: datetime, summary: Dispatch
     """Process finished in-flight calls and give up on those past the timeout."""
     with db.transaction("read in-flight calls") as cur:
         rows = db.fetch_all(cur, queries.IN_FLIGHT_CALLS, {"limit": COLLECT_LIMIT})
-        timeout = scheduler_config.get_config(cur).number(
-            "call_result_timeout_minutes", 60, minimum=1, maximum=7 * 24 * 60
-        )
+        timeout = scheduler_config.get_config(cur).setting("call_result_timeout_minutes")
     for row in rows:
         try:
             _collect_one(client, row, now, timeout, summary)
@@ -235,10 +235,17 @@ def _collect_one(
 # --- claiming --------------------------------------------------------------------------------
 
 
-def _lead_zone_name(row: dict, default: Any) -> Any:
-    return (
-        scheduler_config.parse_timezone(row["timezone"]) or default if row["timezone"] else default
-    )
+def _row_zone(row: dict, working_time: WorkingTime) -> ZoneInfo:
+    """The working-time zone of a due-call row (whose own `id` is the schedule's)."""
+    return lead_zone({"id": row["lead_id"], "timezone": row["timezone"]}, working_time)
+
+
+def phone_region(client: PearlClient | None) -> str:
+    """The region for numbers written without a country code: the client's, else
+    PEARL_DEFAULT_REGION, else ES."""
+    if client is not None:
+        return client.settings.default_region
+    return os.environ.get("PEARL_DEFAULT_REGION", "").strip() or "ES"
 
 
 def claim_due_calls(
@@ -254,10 +261,9 @@ def claim_due_calls(
         wt = config.working_time
         dial, deferred, invalid = [], 0, 0
         for row in rows:
-            zone = _lead_zone_name(row, wt.timezone)
+            zone = _row_zone(row, wt)
             if not is_working_instant(now, wt, zone):
-                lead = {"id": row["lead_id"], "timezone": row["timezone"]}
-                when = next_call_time(lead, now, config)
+                when = next_working_instant(now, wt, zone)
                 db.execute(cur, queries.MOVE_SCHEDULE, {"id": row["id"], "when": to_db(when)})
                 deferred += 1
                 continue
@@ -443,9 +449,7 @@ def place_calls(
             summary.placed += 1
         elif kind == "refused":
             if failure_delay is None:
-                failure_delay = scheduler_config.get_config().number(
-                    "place_failure_delay_minutes", 30, minimum=1, maximum=7 * 24 * 60
-                )
+                failure_delay = scheduler_config.get_config().setting("place_failure_delay_minutes")
             earliest = utc_now() + timedelta(minutes=failure_delay)
             give_back(
                 claim.row_id,
@@ -554,14 +558,13 @@ def simulate_calls(
 # --- one run ---------------------------------------------------------------------------------
 
 
-def preview_due_calls(now: datetime, limit: int, summary: DispatchSummary) -> None:
+def preview_due_calls(now: datetime, limit: int, region: str, summary: DispatchSummary) -> None:
     """Dry run: list what would be dialled now and what would be deferred; write nothing."""
     with db.transaction("dry run") as cur:
         rows = db.fetch_all(cur, queries.PENDING_DUE_CALLS, {"now": to_db(now), "limit": limit})
         wt = scheduler_config.get_config(cur).working_time
-    region = os.environ.get("PEARL_DEFAULT_REGION", "").strip() or "ES"
     for row in rows:
-        if not is_working_instant(now, wt, _lead_zone_name(row, wt.timezone)):
+        if not is_working_instant(now, wt, _row_zone(row, wt)):
             summary.deferred += 1
             continue
         try:
@@ -612,13 +615,11 @@ def dispatch_due_calls(
         )
     now = now or utc_now()
     summary = DispatchSummary(dry_run=dry_run, simulate=simulate)
+    region = phone_region(client)
     if dry_run:
-        preview_due_calls(now, limit, summary)
+        preview_due_calls(now, limit, region, summary)
         return summary
     collect_results(None if simulate else client, now, summary)
-    region = os.environ.get("PEARL_DEFAULT_REGION", "").strip() or "ES"
-    if client is not None:
-        region = client.settings.default_region
     claims = claim_due_calls(now, limit, region, summary)
     if simulate:
         simulate_calls(

@@ -170,7 +170,8 @@ def calculate_next_working_datetime(
     return result.astimezone(base.tzinfo)
 
 
-def _lead_zone(lead: dict, working_time: WorkingTime) -> ZoneInfo:
+def lead_zone(lead: dict, working_time: WorkingTime) -> ZoneInfo:
+    """The zone a lead's working time is read in: its own `timezone`, else the business's."""
     name = lead.get("timezone")
     if not name:
         return working_time.timezone
@@ -186,7 +187,7 @@ def _lead_zone(lead: dict, working_time: WorkingTime) -> ZoneInfo:
 def next_call_time(lead: dict, earliest: datetime, config: SchedulerConfig) -> datetime:
     """First working instant at or after `earliest` (aware) in the lead's zone, aware UTC."""
     working_time = config.working_time
-    return next_working_instant(earliest, working_time, _lead_zone(lead, working_time))
+    return next_working_instant(earliest, working_time, lead_zone(lead, working_time))
 
 
 # --- work inside a transaction (the caller holds the lead's lock) -------------------------

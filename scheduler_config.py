@@ -78,6 +78,11 @@ class SchedulerConfig:
         )
         return RetryConfig(delay_hours=delay, max_attempts=attempts)
 
+    def setting(self, key: str) -> float:
+        """A numeric setting of NUMBER_SETTINGS, within its bounds (else its default)."""
+        minimum, maximum, default = NUMBER_SETTINGS[key]
+        return self.number(key, default, minimum=minimum, maximum=maximum)
+
     def number(
         self, key: str, default: float, *, minimum: float = 0, maximum: float = math.inf
     ) -> float:
@@ -425,6 +430,6 @@ def effective_settings(config: SchedulerConfig) -> dict[str, str]:
         values[f"{prefix}_max_attempts"] = str(config.retry_for(prefix).max_attempts)
     for day, (start, end) in sorted(wt.day_hours.items()):
         values[f"working_hours_{day}"] = f"{start:%H:%M}-{end:%H:%M}"
-    for key, (low, high, default) in NUMBER_SETTINGS.items():
-        values[key] = f"{config.number(key, default, minimum=low, maximum=high):g}"
+    for key in NUMBER_SETTINGS:
+        values[key] = f"{config.setting(key):g}"
     return values

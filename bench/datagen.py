@@ -13,19 +13,14 @@ from typing import Any
 
 from benchlib import LeadRow, ScheduleRow
 
+from despachar_llamadas import DEFAULT_SIMULATION_MIX
+
 MINUTE, HOUR, DAY = 60, 3600, 86400
 FIRST_NAMES = ("María", "José", "Lucía", "Javier", "Carmen", "Antonio", "Núria", "Íñigo")
 LAST_NAMES = ("García López", "Martínez Ruiz", "Fernández", "Sánchez Peña", "Muñoz Gil")
 RETRY_OUTCOMES = ("no_answer", "busy", "hang_up")
-# The dispatcher's default simulation mix: the shares of Pearl call kinds.
-CALL_KINDS = {
-    "busy": 0.20,
-    "no_answer": 0.25,
-    "voicemail": 0.15,
-    "appointment": 0.15,
-    "not_interested": 0.15,
-    "invalid_phone": 0.10,
-}
+# The shares of Pearl call kinds: the dispatcher's own default simulation mix.
+CALL_KINDS = DEFAULT_SIMULATION_MIX
 
 
 def phone(rng: random.Random) -> str:
