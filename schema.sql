@@ -26,17 +26,30 @@ CREATE TABLE IF NOT EXISTS leads (
     manual_management    BOOLEAN NULL DEFAULT FALSE,
     call_error_message   VARCHAR(500) NULL,
     status_level_1       VARCHAR(100) NULL,
+    status_level_2       VARCHAR(100) NULL,
     resultado_llamada    VARCHAR(255) NULL,
     cita                 DATE NULL,
     hora_cita            TIME NULL,
     timezone             VARCHAR(64) NULL,
+    -- 'morning' / 'afternoon': the part of the working day the person asked for.
+    preferencia_horario  VARCHAR(16) NULL,
+    -- Per-lead variables for the voice agent (Pearl's callData), a JSON object.
+    call_data            JSON NULL,
+    -- The file or campaign the lead was imported from.
+    origen_archivo       VARCHAR(255) NULL,
+    -- Consecutive calls Pearl refused (4xx) since the last one it accepted.
+    consecutive_refusals INT NOT NULL DEFAULT 0,
+    -- Self-test and demo leads: the dispatcher never dials them.
+    is_demo              BOOLEAN NOT NULL DEFAULT FALSE,
     closed_at            DATETIME NULL,
     created_at           DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
     updated_at           DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP
                                           ON UPDATE CURRENT_TIMESTAMP,
     PRIMARY KEY (id),
     KEY idx_leads_status (lead_status),
-    KEY idx_leads_closed_at (closed_at)
+    KEY idx_leads_closed_at (closed_at),
+    KEY idx_leads_telefono (telefono),
+    KEY idx_leads_origen (origen_archivo, telefono)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS call_schedule (
@@ -71,25 +84,38 @@ CREATE TABLE IF NOT EXISTS scheduler_config (
     PRIMARY KEY (config_key)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- One row per call placed through Pearl or reported to the system.
--- state: 'claimed' (a dispatcher took the schedule, the call is not placed
--- yet), 'placed' (Pearl accepted it: request_id is set), 'completed' (its
--- result was processed: outcome is set), 'not_placed' (the call never reached
--- the person, so no attempt was counted).
+-- One row per call placed through Pearl or reported to the system. Its life is
+-- the state machine written down in call_lifecycle.py:
+--   claimed     a dispatcher run holds the schedule (run_id, lease_expires_at); nothing sent
+--   placing     the pre-flight passed right before the POST; the POST may be under way
+--   placed      Pearl accepted it: request_id is set; waiting for the result
+--   uncertain   the POST may have reached Pearl but no request id was saved; reconciled
+--               with Pearl's call-request listing by our callRef (= this row's id)
+--   completed   its result was processed (outcome set); provisional = settled as `error`
+--               without Pearl's result (timeout, uncertain too long), replaceable once
+--   not_placed  provably never reached the person: no attempt counted
+--   quarantined its result could not be processed max_processing_failures times
 CREATE TABLE IF NOT EXISTS pearl_calls (
     id                  BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
     lead_id             INT UNSIGNED NOT NULL,
     schedule_id         BIGINT UNSIGNED NULL,
     request_id          VARCHAR(64) NULL,
     call_id             VARCHAR(64) NULL,
-    state               ENUM('claimed', 'placed', 'completed', 'not_placed')
+    state               ENUM('claimed', 'placing', 'placed', 'uncertain', 'completed',
+                             'not_placed', 'quarantined')
                         NOT NULL DEFAULT 'claimed',
     outcome             VARCHAR(32) NULL,
+    provisional         BOOLEAN NOT NULL DEFAULT FALSE,
+    simulated           BOOLEAN NOT NULL DEFAULT FALSE,
     pearl_status        INT NULL,
     conversation_status INT NULL,
     error_message       VARCHAR(500) NULL,
+    processing_failures INT NOT NULL DEFAULT 0,
     raw_response        MEDIUMTEXT NULL,
+    run_id              VARCHAR(36) NULL,
+    lease_expires_at    DATETIME NULL,
     claimed_at          DATETIME NULL,
+    placing_at          DATETIME NULL,
     placed_at           DATETIME NULL,
     completed_at        DATETIME NULL,
     created_at          DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
@@ -104,6 +130,34 @@ CREATE TABLE IF NOT EXISTS pearl_calls (
         REFERENCES leads (id) ON DELETE CASCADE,
     CONSTRAINT fk_pearl_calls_schedule FOREIGN KEY (schedule_id)
         REFERENCES call_schedule (id) ON DELETE SET NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The do-not-call list: numbers (E.164) that are never dialled.
+CREATE TABLE IF NOT EXISTS do_not_call (
+    telefono   VARCHAR(32)  NOT NULL,
+    source     VARCHAR(100) NULL,
+    reason     VARCHAR(255) NULL,
+    added_at   DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (telefono)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- One row per dispatcher run: the heartbeat monitoring pages on.
+CREATE TABLE IF NOT EXISTS dispatcher_runs (
+    id           BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    run_id       VARCHAR(36) NOT NULL,
+    started_at   DATETIME NOT NULL,
+    finished_at  DATETIME NULL,
+    exit_code    INT NULL,
+    due          INT NOT NULL DEFAULT 0,
+    claimed      INT NOT NULL DEFAULT 0,
+    placed       INT NOT NULL DEFAULT 0,
+    failed       INT NOT NULL DEFAULT 0,
+    summary      TEXT NULL,
+    error        VARCHAR(500) NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY uq_dispatcher_runs_run (run_id),
+    KEY idx_dispatcher_runs_started (started_at),
+    KEY idx_dispatcher_runs_finished (finished_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Default configuration (the seed's values). A row that already exists keeps
