@@ -22,7 +22,8 @@ import db
 import queries
 import scheduler_config
 from call_outcome import Appointment, Outcome, classify_call_result, extract_appointment
-from clock import from_db, to_db, utc_now
+from clock import to_db, utc_now
+from phone import mask_digits
 from reprogramar_llamadas_simple import (
     LeadNotFoundError,
     cancel_pending,
@@ -74,9 +75,11 @@ class CallResultProcessed:
     """What processing one call result did.
 
     action: 'rescheduled', 'closed', 'completed' (success, lead left open),
+    'in_progress' (the call has not ended: nothing written), 'replaced' (the real result of
+    a call settled provisionally: applied without counting its attempt again),
     'recorded' (attempt counted on a lead under manual management, nothing
     scheduled), 'duplicate' (this call was already processed: nothing
-    changed), 'stale' (a call that started after this one was already
+    changed), 'stale' (a call placed after this one, by call order, was already
     processed: this one is recorded and its attempt counted, the newer state
     stays) or 'ignored' (the lead was already closed: the call is recorded,
     nothing else changes).
@@ -106,6 +109,8 @@ class _Call:
     raw_response: str
     appointment: Appointment | None
     started_at: datetime | None  # Pearl's startTime, when it sent a valid one
+    call_ref: int | None  # our pearl_calls row id, echoed by Pearl in callData.callRef
+    final: bool  # False for a call still running (status 3) or a call-started event
 
 
 # --- pure helpers ----------------------------------------------------------------------
@@ -165,7 +170,42 @@ def describe_call(call_result: Any, pearl_response: Any = None) -> _Call:
         if outcome == Outcome.SUCCESS
         else None,
         started_at=_start_time(pearl.get("startTime")),
+        call_ref=_call_ref(call_result, pearl),
+        final=is_final_call(call_result, pearl_response),
     )
+
+
+# Pearl call statuses that end a call: 4 Completed, 5 Busy, 6 Failed, 7 NoAnswer, 8 Canceled.
+FINAL_PEARL_STATUSES = frozenset({4, 5, 6, 7, 8})
+_START_EVENTS = frozenset({"call_started", "callstarted", "call.started", "started", "start"})
+
+
+def is_final_call(call_result: Mapping, pearl_response: Mapping | None) -> bool:
+    """Whether a reported call has ended. A Pearl call object with a status that is not an
+    end status (3 = in progress) or a call-started event is not a result: it must change
+    nothing and must not consume the call id its real result will carry."""
+    for source in (call_result, pearl_response or {}):
+        for key in ("event", "eventType", "type"):
+            value = source.get(key)
+            if isinstance(value, str) and value.strip().lower() in _START_EVENTS:
+                return False
+    if pearl_response is None:
+        return True
+    status = _code(pearl_response.get("status"))
+    return status is None or status in FINAL_PEARL_STATUSES
+
+
+def _call_ref(call_result: Mapping, pearl: Mapping) -> int | None:
+    """Our own reference to the pearl_calls row, from callData.callRef (or call_ref)."""
+    data = pearl.get("callData")
+    candidates = [call_result.get("call_ref")]
+    if isinstance(data, Mapping):
+        candidates += [data.get("callRef"), data.get("CallRef")]
+    for value in candidates:
+        ref = _code(value)
+        if ref is not None and ref > 0:
+            return ref
+    return None
 
 
 def _start_time(value: Any) -> datetime | None:
@@ -186,10 +226,15 @@ def _start_time(value: Any) -> datetime | None:
 
 def _find_call_row(cur, lead_id: int, call: _Call, row_id: int | None) -> dict | None:
     """The pearl_calls row of this call, locked: the row holding its Pearl call id, else its
-    request id, else the dispatcher's own row. A call has exactly one row: when the call was
-    already recorded on another row (a webhook beat the dispatcher), the dispatcher's
-    in-flight row is removed. Raises ValueError when the call belongs to another lead."""
+    request id, else the dispatcher's own row (given, or echoed by Pearl as callRef). A call
+    has exactly one row: when the call was already recorded on another row, the
+    dispatcher's in-flight row is removed. Raises ValueError when the call belongs to
+    another lead."""
     own = recorded = None
+    if row_id is None and call.call_ref is not None:
+        ref_lead = db.fetch_one(cur, queries.PEARL_CALL_LEAD, (call.call_ref,))
+        if ref_lead is not None and ref_lead["lead_id"] == lead_id:
+            row_id = call.call_ref
     if row_id is not None:
         own = db.fetch_one(
             cur,
@@ -218,28 +263,25 @@ def _find_call_row(cur, lead_id: int, call: _Call, row_id: int | None) -> dict |
     return recorded or own
 
 
-def _started_at(call: _Call, row: dict | None) -> datetime | None:
-    """When the call started: the dispatcher's claim time, else Pearl's startTime."""
-    if row is not None and row["claimed_at"] is not None:
-        return from_db(row["claimed_at"])
-    return call.started_at
+def _newer_call_recorded(row: dict | None) -> bool:
+    """Whether a later call of this lead (higher row id: call order, never clocks) already
+    has its result. A call recorded without a row of its own is the newest by definition."""
+    return row is not None and bool(row.get("newer_call_recorded"))
 
 
-def _newer_call_recorded(cur, lead_id: int, call: _Call, row: dict | None) -> bool:
-    """Whether a call of this lead that started later than this one already has a result."""
-    if row is not None and "newer_call_recorded" in row:  # answered by the row lookup
-        return bool(row["newer_call_recorded"])
-    started_at = _started_at(call, row)
-    if started_at is None:
-        return False
-    found = db.fetch_one(
-        cur, queries.NEWER_CALL_RECORDED, {"lead_id": lead_id, "started_at": to_db(started_at)}
-    )
-    return found is not None
-
-
-def _record_call(cur, lead_id: int, call: _Call, row: dict | None, now: datetime) -> int:
+def _record_call(
+    cur,
+    lead_id: int,
+    call: _Call,
+    row: dict | None,
+    now: datetime,
+    *,
+    provisional: bool = False,
+    simulated: bool = False,
+) -> int:
     params = {
+        "provisional": provisional,
+        "simulated": simulated,
         "lead_id": lead_id,
         "outcome": call.outcome,
         "call_id": call.call_id,
@@ -258,27 +300,33 @@ def _record_call(cur, lead_id: int, call: _Call, row: dict | None, now: datetime
     return cur.lastrowid
 
 
-def _record_attempt(cur, lead_id: int, call_status: str, now: datetime) -> None:
-    db.execute(
-        cur,
-        queries.RECORD_ATTEMPT,
-        {"lead_id": lead_id, "now": to_db(now), "call_status": call_status},
-    )
+def _record_attempt(cur, lead_id: int, call_status: str, now: datetime, count: bool) -> None:
+    if count:
+        db.execute(
+            cur,
+            queries.RECORD_ATTEMPT,
+            {"lead_id": lead_id, "now": to_db(now), "call_status": call_status},
+        )
+    else:
+        db.execute(
+            cur,
+            queries.SET_LEAD_CALL_STATUS,
+            {"lead_id": lead_id, "call_status": call_status, "message": None},
+        )
 
 
-def _close_after_call(cur, lead_id: int, call_status: str, reason: str, now: datetime) -> None:
-    db.execute(
-        cur,
-        queries.CLOSE_LEAD_AFTER_CALL,
-        {"lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now)},
-    )
+def _close_after_call(
+    cur, lead_id: int, call_status: str, reason: str, now: datetime, count: bool
+) -> None:
+    params = {"lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now)}
+    db.execute(cur, queries.CLOSE_LEAD_AFTER_CALL if count else queries.CLOSE_LEAD_NO_COUNT, params)
 
 
-def _apply(cur, lead: dict, call: _Call, now: datetime) -> CallResultProcessed:
+def _apply(cur, lead: dict, call: _Call, now: datetime, count: bool) -> CallResultProcessed:
     """Move an open, locked lead on according to the call's outcome (its pending calls are
-    already cancelled)."""
+    already cancelled). `count=False`: this call's attempt is already counted."""
     lead_id, outcome = lead["id"], call.outcome
-    attempts = lead["call_attempts_count"] + 1
+    attempts = lead["call_attempts_count"] + (1 if count else 0)
     if outcome in RETRY_OUTCOMES:
         if outcome == Outcome.ERROR and call.error_message:
             db.execute(
@@ -287,8 +335,9 @@ def _apply(cur, lead: dict, call: _Call, now: datetime) -> CallResultProcessed:
                 {"lead_id": lead_id, "message": call.error_message},
             )
         result = reschedule_locked_lead(
-            cur, lead, outcome, now, scheduler_config.get_config(cur), pending_cancelled=True
-        )
+            cur, lead, outcome, now, scheduler_config.get_config(cur),
+            pending_cancelled=True, count_attempt=count,
+        )  # fmt: skip
         action = {"rescheduled": "rescheduled", "manual_management": "recorded"}.get(
             result.reason, "closed"
         )
@@ -298,17 +347,17 @@ def _apply(cur, lead: dict, call: _Call, now: datetime) -> CallResultProcessed:
         )  # fmt: skip
     if outcome in CLOSING_OUTCOMES:
         reason, call_status = CLOSING_OUTCOMES[outcome]
-        _close_after_call(cur, lead_id, call_status, reason, now)
+        _close_after_call(cur, lead_id, call_status, reason, now, count)
         return CallResultProcessed(
             lead_id, outcome, "closed", closure_reason=reason, attempts=attempts
         )
     # Success.
     appointment = call.appointment
     if appointment is None:
-        _record_attempt(cur, lead_id, "completed", now)
+        _record_attempt(cur, lead_id, "completed", now, count)
         return CallResultProcessed(lead_id, outcome, "completed", attempts=attempts)
     for problem in appointment.problems:
-        logger.warning("lead %s: appointment data left out: %s", lead_id, problem)
+        logger.warning("lead %s: appointment data left out: %s", lead_id, mask_digits(problem))
     db.execute(
         cur,
         queries.RECORD_APPOINTMENT,
@@ -319,11 +368,16 @@ def _apply(cur, lead: dict, call: _Call, now: datetime) -> CallResultProcessed:
             "resultado": RESULTADO_CONFIRMED if appointment.confirmed else None,
         },
     )
-    _close_after_call(cur, lead_id, "completed", CLOSURE_APPOINTMENT, now)
+    _close_after_call(cur, lead_id, "completed", CLOSURE_APPOINTMENT, now, count)
     return CallResultProcessed(
         lead_id, outcome, "closed", closure_reason=CLOSURE_APPOINTMENT,
         attempts=attempts, appointment=appointment,
     )  # fmt: skip
+
+
+def _replaces_provisional(row: dict | None, provisional: bool) -> bool:
+    """Whether this result is the real one of a call settled provisionally (counted once)."""
+    return row is not None and bool(row["provisional"]) and not provisional
 
 
 def process_call_result(
@@ -332,45 +386,63 @@ def process_call_result(
     pearl_response: Mapping[str, Any] | None = None,
     *,
     row_id: int | None = None,
+    provisional: bool = False,
+    simulated: bool = False,
 ) -> CallResultProcessed:
-    """enhanced_process_call_result, plus `row_id`: the pearl_calls row the dispatcher
-    created for this call, when it has neither a call id nor a request id."""
+    """enhanced_process_call_result, plus what the dispatcher knows.
+
+    `row_id`: the pearl_calls row the dispatcher created for this call (also found from
+    Pearl's echo of callData.callRef). `provisional`: a settlement made without Pearl's
+    result (timeout, uncertain too long); the real result, when it arrives, replaces it
+    without counting the attempt again. `simulated`: marks the call record as simulated.
+    A call that has not ended (status 3, a call-started event) changes nothing: action
+    'in_progress'.
+    """
     validate_lead_id(lead_id)
     call = describe_call(call_result, pearl_response)
+    if not call.final:
+        return CallResultProcessed(lead_id, call.outcome, "in_progress")
 
     def work(cur) -> CallResultProcessed:
         lead = lock_lead(cur, lead_id)
         row = _find_call_row(cur, lead_id, call, row_id)
-        if row is not None and row["outcome"] is not None:
+        replacing = _replaces_provisional(row, provisional)
+        if row is not None and row["outcome"] is not None and not replacing:
             return CallResultProcessed(
                 lead_id, row["outcome"], "duplicate", pearl_call_row_id=row["id"]
             )
         now = utc_now()
-        if _newer_call_recorded(cur, lead_id, call, row):
+        record = {"provisional": provisional, "simulated": simulated}
+        if _newer_call_recorded(row):
             # A later call already decided the lead's state: record and count this one only.
-            row_id_done = _record_call(cur, lead_id, call, row, now)
-            if is_open(lead):
-                started_at = _started_at(call, row) or now
-                db.execute(
-                    cur,
-                    queries.COUNT_ATTEMPT_ONLY,
-                    {"lead_id": lead_id, "started_at": to_db(started_at)},
-                )
+            row_id_done = _record_call(cur, lead_id, call, row, now, **record)
+            if is_open(lead) and not replacing:
+                db.execute(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
             return CallResultProcessed(
                 lead_id, call.outcome, "stale", pearl_call_row_id=row_id_done
             )
+        if replacing and not is_open(lead):
+            # Reopen only a closure that the provisional settlement itself made.
+            reopened = db.execute(
+                cur,
+                queries.REOPEN_LEAD,
+                {"lead_id": lead_id, "closed_at": row["completed_at"]},
+            )
+            if reopened:
+                lead = lock_lead(cur, lead_id)
         cancelled = 0
         if lead["pending_schedule_id"] is not None:
             cancelled = cancel_pending(cur, lead_id, f"Call result processed: {call.outcome}")
-        row_id_done = _record_call(cur, lead_id, call, row, now)
+        row_id_done = _record_call(cur, lead_id, call, row, now, **record)
         if not is_open(lead):
             return CallResultProcessed(
                 lead_id, call.outcome, "ignored", cancelled, pearl_call_row_id=row_id_done
             )
-        done = _apply(cur, lead, call, now)
+        done = _apply(cur, lead, call, now, count=not replacing)
         return CallResultProcessed(
             **{**done.__dict__, "cancelled": cancelled + done.cancelled,
-               "pearl_call_row_id": row_id_done}
+               "pearl_call_row_id": row_id_done,
+               "action": "replaced" if replacing else done.action}
         )  # fmt: skip
 
     result = db.run_in_transaction(work, name=f"process call result of lead {lead_id}")

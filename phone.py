@@ -94,3 +94,18 @@ def normalize_phone(raw: str, default_region: str = "ES") -> str:
     if not phonenumbers.is_valid_number(number):
         raise InvalidPhoneError(f"phone number {masked!r} is not a valid number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_DIGIT_RUN = re.compile(r"\+?\d[\d .\-()]{4,}\d")
+
+
+def mask_digits(text: object) -> str:
+    """Free text (collected from a call, an error) with every number of six or more digits
+    masked like a phone: 'llámame al 612 345 678' -> 'llámame al *******678'."""
+    value = str(text)
+
+    def hide(match: re.Match) -> str:
+        digits = re.sub(r"\D", "", match.group())
+        return mask_phone(digits) if len(digits) >= 6 else match.group()
+
+    return _DIGIT_RUN.sub(hide, value)

@@ -46,6 +46,7 @@ LOCK_LEAD = Query(
     "the lead first).",
     """
     SELECT l.id, l.lead_status, l.manual_management, l.call_attempts_count, l.timezone,
+           l.is_demo, l.closure_reason, l.closed_at, l.telefono,
            (SELECT cs.id FROM call_schedule cs WHERE cs.pending_lead_id = l.id)
                AS pending_schedule_id
     FROM leads l WHERE l.id = %s FOR UPDATE
@@ -160,13 +161,15 @@ SCHEMA_INDEXES = Query(
 
 PEARL_CALL_BY_ROW_ID = Query(
     "The dispatcher's own pearl_calls row of a call, locked, with in the same round trip: "
-    "whether a later call of the lead already has its result, and the ids of any row "
+    "whether a later call of the lead (a higher row id: call order, never clocks) already "
+    "has its result, and the ids of any row "
     "holding this call's Pearl call id or request id.",
     """
     SELECT pc.id, pc.lead_id, pc.request_id, pc.call_id, pc.outcome, pc.claimed_at,
+           pc.state, pc.provisional, pc.completed_at,
            EXISTS (SELECT 1 FROM pearl_calls newer
                    WHERE newer.lead_id = pc.lead_id AND newer.outcome IS NOT NULL
-                     AND newer.claimed_at > pc.claimed_at) AS newer_call_recorded,
+                     AND newer.id > pc.id) AS newer_call_recorded,
            (SELECT by_call.id FROM pearl_calls by_call
             WHERE by_call.call_id = %(call_id)s) AS call_id_row,
            (SELECT by_request.id FROM pearl_calls by_request
@@ -176,26 +179,38 @@ PEARL_CALL_BY_ROW_ID = Query(
 )
 
 PEARL_CALL_LOCK = Query(
-    "One pearl_calls row by id, locked.",
+    "One pearl_calls row by id, locked, with whether a later call of its lead has a result.",
     """
-    SELECT id, lead_id, request_id, call_id, outcome, claimed_at
-    FROM pearl_calls WHERE id = %s FOR UPDATE
+    SELECT pc.id, pc.lead_id, pc.request_id, pc.call_id, pc.outcome, pc.claimed_at, pc.state,
+           pc.provisional, pc.completed_at,
+           EXISTS (SELECT 1 FROM pearl_calls newer
+                   WHERE newer.lead_id = pc.lead_id AND newer.outcome IS NOT NULL
+                     AND newer.id > pc.id) AS newer_call_recorded
+    FROM pearl_calls pc WHERE pc.id = %s FOR UPDATE
     """,
 )
 
 PEARL_CALL_BY_CALL_ID = Query(
-    "The pearl_calls row of a Pearl call id, locked.",
+    "The pearl_calls row of a Pearl call id, locked, with whether a later call has a result.",
     """
-    SELECT id, lead_id, request_id, call_id, outcome, claimed_at
-    FROM pearl_calls WHERE call_id = %s FOR UPDATE
+    SELECT pc.id, pc.lead_id, pc.request_id, pc.call_id, pc.outcome, pc.claimed_at, pc.state,
+           pc.provisional, pc.completed_at,
+           EXISTS (SELECT 1 FROM pearl_calls newer
+                   WHERE newer.lead_id = pc.lead_id AND newer.outcome IS NOT NULL
+                     AND newer.id > pc.id) AS newer_call_recorded
+    FROM pearl_calls pc WHERE pc.call_id = %s FOR UPDATE
     """,
 )
 
 PEARL_CALL_BY_REQUEST_ID = Query(
-    "The pearl_calls row of a Pearl call request id, locked.",
+    "The pearl_calls row of a Pearl request id, locked, with whether a later call has a result.",
     """
-    SELECT id, lead_id, request_id, call_id, outcome, claimed_at
-    FROM pearl_calls WHERE request_id = %s FOR UPDATE
+    SELECT pc.id, pc.lead_id, pc.request_id, pc.call_id, pc.outcome, pc.claimed_at, pc.state,
+           pc.provisional, pc.completed_at,
+           EXISTS (SELECT 1 FROM pearl_calls newer
+                   WHERE newer.lead_id = pc.lead_id AND newer.outcome IS NOT NULL
+                     AND newer.id > pc.id) AS newer_call_recorded
+    FROM pearl_calls pc WHERE pc.request_id = %s FOR UPDATE
     """,
 )
 
@@ -203,7 +218,8 @@ COMPLETE_PEARL_CALL = Query(
     "Record a call's result on its existing pearl_calls row.",
     """
     UPDATE pearl_calls
-    SET state = 'completed', outcome = %(outcome)s,
+    SET state = 'completed', outcome = %(outcome)s, provisional = %(provisional)s,
+        simulated = simulated OR %(simulated)s,
         call_id = COALESCE(%(call_id)s, call_id),
         request_id = COALESCE(%(request_id)s, request_id),
         pearl_status = %(pearl_status)s, conversation_status = %(conversation_status)s,
@@ -217,36 +233,41 @@ INSERT_COMPLETED_PEARL_CALL = Query(
     "Record a reported call that has no pearl_calls row yet (a manual call or a webhook).",
     """
     INSERT INTO pearl_calls
-        (lead_id, request_id, call_id, state, outcome, pearl_status, conversation_status,
-         error_message, raw_response, claimed_at, completed_at, created_at)
+        (lead_id, request_id, call_id, state, outcome, provisional, simulated, pearl_status,
+         conversation_status, error_message, raw_response, claimed_at, completed_at, created_at)
     VALUES (%(lead_id)s, %(request_id)s, %(call_id)s, 'completed', %(outcome)s,
+            %(provisional)s, %(simulated)s,
             %(pearl_status)s, %(conversation_status)s, %(error_message)s, %(raw_response)s,
             %(started_at)s, %(now)s, %(now)s)
     """,
 )
 
-NEWER_CALL_RECORDED = Query(
-    "Whether the lead already has a processed call that started after the given moment.",
-    """
-    SELECT id FROM pearl_calls
-    WHERE lead_id = %(lead_id)s AND outcome IS NOT NULL AND claimed_at > %(started_at)s
-    LIMIT 1
-    """,
-)
-
 COUNT_ATTEMPT_ONLY = Query(
     "Count a call attempt without touching the lead's state (a late result of an older call).",
-    """
-    UPDATE leads
-    SET call_attempts_count = call_attempts_count + 1,
-        last_call_attempt = GREATEST(COALESCE(last_call_attempt, %(started_at)s), %(started_at)s)
-    WHERE id = %(lead_id)s
-    """,
+    "UPDATE leads SET call_attempts_count = call_attempts_count + 1 WHERE id = %(lead_id)s",
 )
 
 SET_CALL_ERROR_MESSAGE = Query(
     "Keep the latest telephony error on the lead.",
     "UPDATE leads SET call_error_message = %(message)s WHERE id = %(lead_id)s",
+)
+
+REOPEN_LEAD = Query(
+    "Undo a closure made by a provisional settlement that the call's real result replaces.",
+    """
+    UPDATE leads SET lead_status = 'open', closure_reason = NULL, closed_at = NULL
+    WHERE id = %(lead_id)s AND lead_status = 'closed' AND closed_at = %(closed_at)s
+    """,
+)
+
+CLOSE_LEAD_NO_COUNT = Query(
+    "Close a lead after a call whose attempt is already counted (a replaced settlement).",
+    """
+    UPDATE leads
+    SET call_status = %(call_status)s, lead_status = 'closed', closure_reason = %(reason)s,
+        selected_for_calling = FALSE, closed_at = %(now)s
+    WHERE id = %(lead_id)s
+    """,
 )
 
 RECORD_APPOINTMENT = Query(
@@ -294,13 +315,14 @@ CLAIM_DUE_CALLS = Query(
     "dispatcher or a result processor holds are skipped, never waited for.",
     """
     SELECT cs.id, cs.lead_id, cs.scheduled_at, cs.attempt_number, cs.last_outcome,
-           l.nombre, l.apellidos, l.telefono, l.timezone, l.call_status
+           l.nombre, l.apellidos, l.telefono, l.timezone, l.call_status, l.call_data
     FROM call_schedule cs
     JOIN leads l ON cs.lead_id = l.id
     WHERE cs.status = 'pending'
       AND cs.scheduled_at <= %(now)s
       AND (l.lead_status IS NULL OR l.lead_status = 'open')
       AND (l.manual_management IS NULL OR l.manual_management = FALSE)
+      AND l.is_demo = FALSE
     ORDER BY cs.scheduled_at ASC, cs.attempt_number ASC
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -333,18 +355,19 @@ MOVE_SCHEDULE = Query(
     "UPDATE call_schedule SET scheduled_at = %(when)s WHERE id = %(id)s AND status = 'pending'",
 )
 
-MARK_LEADS_CALLING = Query(
-    "Set call_status 'calling' on the leads being dialled.",
-    "UPDATE leads SET call_status = 'calling' WHERE id IN %(ids)s",
+MARK_LEADS_SELECTED = Query(
+    "Set call_status 'selected' on the leads whose calls a run just claimed.",
+    "UPDATE leads SET call_status = 'selected' WHERE id IN %(ids)s",
 )
 
 SET_LEAD_CALL_STATUS = Query(
-    "Set one lead's call_status (and the latest telephony error, when given).",
+    "Set an open lead's call_status (and the latest telephony error, when given); a closed "
+    "lead's call_status is never overwritten.",
     """
     UPDATE leads
     SET call_status = %(call_status)s,
         call_error_message = COALESCE(%(message)s, call_error_message)
-    WHERE id = %(lead_id)s
+    WHERE id = %(lead_id)s AND (lead_status IS NULL OR lead_status = 'open')
     """,
 )
 
@@ -352,36 +375,50 @@ INSERT_CLAIMED_CALL = Query(
     "Create the in-flight pearl_calls row of a claimed call (state passed as a parameter: "
     "PyMySQL batches executemany into one multi-row INSERT only when VALUES holds no literal).",
     """
-    INSERT INTO pearl_calls (lead_id, schedule_id, state, claimed_at, created_at)
-    VALUES (%s, %s, %s, %s, %s)
+    INSERT INTO pearl_calls
+        (lead_id, schedule_id, state, run_id, lease_expires_at, claimed_at, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s)
     """,
 )
 
 CLAIMED_CALL_ROWS = Query(
-    "The in-flight rows just created for these schedules.",
-    "SELECT id, schedule_id FROM pearl_calls WHERE schedule_id IN %(ids)s AND state = 'claimed'",
+    "The claims a run just created for these schedules.",
+    """
+    SELECT id, schedule_id FROM pearl_calls
+    WHERE schedule_id IN %(ids)s AND state = 'claimed' AND run_id = %(run_id)s
+    """,
 )
 
 MARK_CALL_PLACED = Query(
-    "Pearl accepted the call: keep its request id.",
+    "Pearl accepted the call (the POST answered, or reconciliation found it): keep its request "
+    "id (and call id when known); the lead's run of refusals ends.",
     """
-    UPDATE pearl_calls SET state = 'placed', request_id = %(request_id)s, placed_at = %(now)s
-    WHERE id = %(row_id)s AND state = 'claimed'
+    UPDATE pearl_calls pc JOIN leads l ON l.id = pc.lead_id
+    SET pc.state = 'placed', pc.request_id = %(request_id)s,
+        pc.call_id = COALESCE(pc.call_id, %(call_id)s),
+        pc.placed_at = COALESCE(pc.placed_at, %(now)s), l.consecutive_refusals = 0
+    WHERE pc.id = %(row_id)s AND pc.state IN ('placing', 'uncertain')
     """,
 )
 
 MARK_CALL_NOT_PLACED = Query(
-    "The call never reached the person; no attempt is counted.",
+    "The call never reached the person; no attempt is counted. Moves only from the states "
+    "the caller names (call_lifecycle.sources of its event).",
     """
     UPDATE pearl_calls
     SET state = 'not_placed', error_message = %(message)s, completed_at = %(now)s
-    WHERE id = %(row_id)s AND state IN ('claimed', 'placed') AND outcome IS NULL
+    WHERE id = %(row_id)s AND state IN %(from_states)s AND outcome IS NULL
     """,
 )
 
-DELETE_CLAIMED_CALL = Query(
-    "Forget a claim that was never placed (the claim is being undone).",
-    "DELETE FROM pearl_calls WHERE id = %s AND state = 'claimed'",
+RELEASE_CLAIM = Query(
+    "Forget a call that provably never reached Pearl: a claim (by the run holding it, or by "
+    "any run once its lease expired) or a POST the run's own Pearl refused with 401/403/404.",
+    """
+    DELETE FROM pearl_calls
+    WHERE id = %(row_id)s AND state IN ('claimed', 'placing') AND outcome IS NULL
+      AND (run_id = %(run_id)s OR (state = 'claimed' AND lease_expires_at < %(now)s))
+    """,
 )
 
 RESTORE_SCHEDULE = Query(
@@ -389,15 +426,129 @@ RESTORE_SCHEDULE = Query(
     "UPDATE call_schedule SET status = 'pending' WHERE id = %s AND status = 'completed'",
 )
 
-IN_FLIGHT_CALLS = Query(
-    "Calls claimed or placed whose result has not been processed, oldest first.",
+CALLS_IN_STATE = Query(
+    "Calls in one state, oldest first (what a collect pass works on).",
     """
-    SELECT id, lead_id, schedule_id, request_id, call_id, state, claimed_at, placed_at
+    SELECT id, lead_id, schedule_id, request_id, call_id, state, run_id, lease_expires_at,
+           claimed_at, placing_at, placed_at, processing_failures
     FROM pearl_calls
-    WHERE state IN ('claimed', 'placed')
-    ORDER BY claimed_at ASC, id ASC
+    WHERE state = %(state)s
+    ORDER BY id
     LIMIT %(limit)s
     """,
+)
+
+EXPIRED_CLAIMS = Query(
+    "Claims whose lease expired before their pre-flight (their run died or stalled).",
+    """
+    SELECT id, lead_id, schedule_id, run_id FROM pearl_calls
+    WHERE state = 'claimed' AND lease_expires_at < %(now)s
+    ORDER BY id LIMIT %(limit)s
+    """,
+)
+
+EXPIRE_PLACING_LEASES = Query(
+    "Calls between pre-flight and saved request id whose lease expired: the POST may have "
+    "reached Pearl, so they become uncertain (reconciled, never redialled).",
+    """
+    UPDATE pearl_calls
+    SET state = 'uncertain',
+        error_message = 'lease expired before the request id was saved'
+    WHERE state = 'placing' AND lease_expires_at < %(now)s
+    """,
+)
+
+PREFLIGHT_CALL = Query(
+    "The pre-flight's facts about one claimed call, its row locked: its state and run, "
+    "whether another call of the lead may be ringing, whether the number is on the "
+    "do-not-call list.",
+    """
+    SELECT pc.state, pc.run_id,
+           EXISTS (SELECT 1 FROM pearl_calls o
+                   WHERE o.lead_id = pc.lead_id AND o.id <> pc.id
+                     AND o.state IN ('placing', 'placed', 'uncertain')) AS other_in_flight,
+           EXISTS (SELECT 1 FROM do_not_call d WHERE d.telefono = %(phone)s) AS on_do_not_call
+    FROM pearl_calls pc WHERE pc.id = %(row_id)s FOR UPDATE
+    """,
+)
+
+MARK_CALL_PLACING = Query(
+    "The pre-flight passed: the run may POST this call now. Only the run holding the claim.",
+    """
+    UPDATE pearl_calls
+    SET state = 'placing', placing_at = %(now)s, lease_expires_at = %(lease)s
+    WHERE id = %(row_id)s AND state = 'claimed' AND run_id = %(run_id)s
+    """,
+)
+
+MARK_LEAD_CALLING = Query(
+    "Set call_status 'calling' on a lead about to be dialled.",
+    "UPDATE leads SET call_status = 'calling' WHERE id = %(lead_id)s",
+)
+
+MARK_CALL_UNCERTAIN = Query(
+    "The POST may have reached Pearl but gave no request id: reconcile, never redial.",
+    """
+    UPDATE pearl_calls SET state = 'uncertain', error_message = %(message)s
+    WHERE id = %(row_id)s AND state = 'placing'
+    """,
+)
+
+RECORD_PROCESSING_FAILURE = Query(
+    "Count one failure to process a call's result, keeping the error.",
+    """
+    UPDATE pearl_calls
+    SET processing_failures = processing_failures + 1, error_message = %(message)s
+    WHERE id = %(row_id)s AND state IN ('placing', 'placed', 'uncertain')
+    """,
+)
+
+QUARANTINE_CALL = Query(
+    "Set aside a call whose result failed processing too often.",
+    """
+    UPDATE pearl_calls SET state = 'quarantined'
+    WHERE id = %(row_id)s AND state IN ('placing', 'placed', 'uncertain')
+      AND processing_failures >= %(max_failures)s
+    """,
+)
+
+PUT_LEAD_UNDER_REVIEW = Query(
+    "Hand an open lead to a person: manual management on, with the reason.",
+    """
+    UPDATE leads
+    SET manual_management = TRUE, status_level_1 = %(status_level_1)s,
+        status_level_2 = %(status_level_2)s,
+        call_error_message = COALESCE(%(message)s, call_error_message)
+    WHERE id = %(lead_id)s AND (lead_status IS NULL OR lead_status = 'open')
+    """,
+)
+
+COUNT_REFUSAL = Query(
+    "One more call of this lead refused by Pearl; keep the error.",
+    """
+    UPDATE leads
+    SET consecutive_refusals = consecutive_refusals + 1, call_error_message = %(message)s
+    WHERE id = %(lead_id)s
+    """,
+)
+
+LEAD_REFUSALS = Query(
+    "How many calls of this lead Pearl refused in a row.",
+    "SELECT consecutive_refusals FROM leads WHERE id = %s",
+)
+
+CALL_IN_FLIGHT_FOR_LEAD = Query(
+    "A call of this lead that may be ringing or whose fate is not known yet.",
+    """
+    SELECT id, state FROM pearl_calls
+    WHERE lead_id = %s AND state IN ('claimed', 'placing', 'placed', 'uncertain')
+    LIMIT 1
+    """,
+)
+
+PEARL_CALL_LEAD = Query(
+    "The lead a pearl_calls row belongs to (matching a callRef to its lead).",
+    "SELECT lead_id FROM pearl_calls WHERE id = %s",
 )
 
 DELETE_IN_FLIGHT_DUPLICATE = Query(
@@ -429,8 +580,10 @@ CLOSED_SINCE_BY_REASON = Query(
 )
 
 COUNT_IN_FLIGHT = Query(
-    "Calls claimed or placed whose result is not in yet.",
-    "SELECT COUNT(*) AS total FROM pearl_calls WHERE state IN ('claimed', 'placed')",
+    "Calls claimed, being placed or placed whose result is not in yet.",
+    """
+    SELECT COUNT(*) AS total FROM pearl_calls WHERE state IN ('claimed', 'placing', 'placed')
+    """,
 )
 
 OLDEST_DUE_PENDING = Query(

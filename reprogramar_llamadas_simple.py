@@ -245,23 +245,33 @@ def reschedule_locked_lead(
     config: SchedulerConfig,
     *,
     pending_cancelled: bool = False,
+    count_attempt: bool = True,
 ) -> RescheduleResult:
     """Apply a failed call to a lead the caller holds locked; see reschedule_failed_call.
 
     `pending_cancelled` says the caller already cancelled the lead's pending calls in this
-    transaction (saves a statement on the hot path)."""
+    transaction (saves a statement on the hot path). `count_attempt=False` when this call's
+    attempt is already counted (its real result replaces a provisional settlement)."""
     lead_id = lead["id"]
     if not is_open(lead):
         cancelled = cancel_pending(cur, lead_id, CANCEL_REASON_LEAD_CLOSED)
         return RescheduleResult(
             lead_id, outcome, False, "lead_closed", lead["call_attempts_count"], cancelled=cancelled
         )
-    attempts = lead["call_attempts_count"] + 1
-    db.execute(
-        cur,
-        queries.RECORD_ATTEMPT,
-        {"lead_id": lead_id, "now": to_db(now), "call_status": call_status_for(outcome)},
-    )
+    if count_attempt:
+        attempts = lead["call_attempts_count"] + 1
+        db.execute(
+            cur,
+            queries.RECORD_ATTEMPT,
+            {"lead_id": lead_id, "now": to_db(now), "call_status": call_status_for(outcome)},
+        )
+    else:
+        attempts = lead["call_attempts_count"]
+        db.execute(
+            cur,
+            queries.SET_LEAD_CALL_STATUS,
+            {"lead_id": lead_id, "call_status": call_status_for(outcome), "message": None},
+        )
     if lead["manual_management"]:
         return RescheduleResult(lead_id, outcome, False, "manual_management", attempts)
     retry = config.retry_for(outcome)
@@ -386,7 +396,8 @@ def schedule_call(lead_id: int, when: datetime | None = None) -> datetime:
     keeps one pending call: an existing one is moved. Returns the time, aware UTC.
 
     Raises ValueError for bad arguments, LeadNotFoundError for an unknown lead,
-    LeadNotCallableError for a closed lead or one under manual management.
+    LeadNotCallableError for a closed lead, one under manual management, or one with a
+    call in flight (never two calls to one person at once).
     """
     validate_lead_id(lead_id)
     if when is not None and not isinstance(when, datetime):
@@ -398,6 +409,10 @@ def schedule_call(lead_id: int, when: datetime | None = None) -> datetime:
             raise LeadNotCallableError(f"lead {lead_id} is closed")
         if lead["manual_management"]:
             raise LeadNotCallableError(f"lead {lead_id} is under manual management")
+        if db.fetch_one(cur, queries.CALL_IN_FLIGHT_FOR_LEAD, (lead_id,)) is not None:
+            raise LeadNotCallableError(
+                f"lead {lead_id} has a call in flight; its result will schedule the next one"
+            )
         config = scheduler_config.get_config(cur)
         now = utc_now()
         earliest = now

@@ -295,7 +295,7 @@ def parse_config(raw: Mapping[str, str | None], *, log: bool = True) -> Schedule
 # --- the per-process cache -------------------------------------------------------------
 
 _cache_lock = threading.Lock()
-_cached: tuple[float, SchedulerConfig] | None = None
+_cached: tuple[float, SchedulerConfig, float] | None = None  # (expires, config, loaded)
 
 
 def cache_seconds() -> float:
@@ -315,15 +315,20 @@ def clear_config_cache() -> None:
         _cached = None
 
 
-def get_config(cur=None) -> SchedulerConfig:
+def get_config(cur=None, *, max_age: float | None = None) -> SchedulerConfig:
     """The current configuration, from the cache or loaded through `cur`.
 
-    Without a cursor a short read-only transaction of its own is used.
+    Without a cursor a short read-only transaction of its own is used. `max_age` (seconds)
+    bounds how old a cached copy may be (the pre-flight before a call asks for a fresh one).
     """
     global _cached
     now = _time.monotonic()
     with _cache_lock:
-        if _cached is not None and _cached[0] > now:
+        if (
+            _cached is not None
+            and _cached[0] > now
+            and (max_age is None or now - _cached[2] <= max_age)
+        ):
             return _cached[1]
     if cur is None:
         with db.transaction("load scheduler_config") as own_cur:
@@ -333,7 +338,7 @@ def get_config(cur=None) -> SchedulerConfig:
     config = parse_config({row["config_key"]: row["config_value"] for row in rows})
     ttl = cache_seconds()
     with _cache_lock:
-        _cached = (now + ttl, config) if ttl > 0 else None
+        _cached = (now + ttl, config, now) if ttl > 0 else None
     return config
 
 
@@ -343,6 +348,13 @@ def get_config(cur=None) -> SchedulerConfig:
 NUMBER_SETTINGS: dict[str, tuple[float, float, float]] = {
     "call_result_timeout_minutes": (1, 7 * 24 * 60, 60),
     "place_failure_delay_minutes": (1, 7 * 24 * 60, 30),
+    # The call lifecycle (call_lifecycle.py).
+    "claim_lease_minutes": (1, 24 * 60, 5),
+    "reconcile_grace_minutes": (1, 7 * 24 * 60, 10),
+    "uncertain_max_hours": (1, 30 * 24, 24),
+    "max_processing_failures": (1, 1000, 5),
+    "max_refusals": (1, 1000, 5),
+    "collect_budget_seconds": (1, 3600, 20),
 }
 _OUTCOME_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_VALUE_LENGTH = 2000  # scheduler_config.config_value is VARCHAR(2000)

@@ -420,14 +420,26 @@ def test_webhook_before_dispatcher_poll_leaves_one_row_and_one_attempt():
     assert lead(lead_id)["call_attempts_count"] == 1
 
 
+def placed_rows(lead_id: int, *request_ids: str) -> list[int]:
+    """pearl_calls rows of calls placed in this order (call order = row id order)."""
+    for request_id in request_ids:
+        sql(
+            "INSERT INTO pearl_calls (lead_id, request_id, state) VALUES (%s, %s, 'placed')",
+            (lead_id, request_id),
+        )
+    return [r["id"] for r in pearl_calls(lead_id)]
+
+
 def test_older_result_arriving_late_is_counted_but_the_newer_state_wins():
     lead_id = make_lead()
-    older = pearl_call(
-        "call-old", status=7, conversationStatus=None, startTime="2026-11-24T09:00:00Z"
-    )
-    newer = pearl_call(
-        "call-new", status=5, conversationStatus=None, startTime="2026-11-24T09:30:00Z"
-    )
+    older_row, newer_row = placed_rows(lead_id, "req-old", "req-new")
+    # The older call's clock says it started later: call order decides, never clocks.
+    older = pearl_call("call-old", status=7, conversationStatus=None,
+                       startTime="2026-11-24T11:00:00Z",
+                       callData={"callRef": older_row})  # fmt: skip
+    newer = pearl_call("call-new", status=5, conversationStatus=None,
+                       startTime="2026-11-24T09:30:00Z",
+                       callData={"callRef": newer_row})  # fmt: skip
     assert enhanced_process_call_result(lead_id, {}, newer).action == "rescheduled"
     [pending] = schedules(lead_id, "pending")
     results = [enhanced_process_call_result(lead_id, {}, older) for _ in range(5)]
@@ -444,10 +456,11 @@ def test_older_result_arriving_late_is_counted_but_the_newer_state_wins():
 
 def test_older_result_for_a_lead_the_newer_call_closed_changes_nothing():
     lead_id = make_lead()
-    newer = pearl_call("call-new", startTime="2026-11-24T09:30:00+00:00",
+    older_row, newer_row = placed_rows(lead_id, "req-old", "req-new")
+    newer = pearl_call("call-new", callData={"callRef": newer_row},
                        collectedInfo=[{"id": "fechaDeseada", "value": "2026-12-01"}])  # fmt: skip
     older = pearl_call(
-        "call-old", status=5, conversationStatus=None, startTime="2026-11-24T09:00:00Z"
+        "call-old", status=5, conversationStatus=None, callData={"callRef": older_row}
     )
     assert enhanced_process_call_result(lead_id, {}, newer).closure_reason == "Cita agendada"
     assert enhanced_process_call_result(lead_id, {}, older).action == "stale"

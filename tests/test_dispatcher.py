@@ -28,10 +28,10 @@ import scheduler_config
 from clock import from_db, to_db, utc_now
 from despachar_llamadas import (
     DispatchSummary,
-    claim_due_calls,
     dispatch_due_calls,
     main,
 )
+from dispatch_place import PlaceCounts, claim_due_calls
 from pearl_client import PearlClient
 from reprogramar_llamadas_simple import schedule_call
 from tests.fake_pearl import DEFAULT_OUTBOUND_ID, CallScript, FakePearl, Fault, Sleeps
@@ -151,7 +151,8 @@ def unaccounted_leads() -> list[int]:
           AND NOT EXISTS (SELECT 1 FROM call_schedule cs
                           WHERE cs.lead_id = l.id AND cs.status = 'pending')
           AND NOT EXISTS (SELECT 1 FROM pearl_calls pc
-                          WHERE pc.lead_id = l.id AND pc.state IN ('claimed', 'placed'))
+                          WHERE pc.lead_id = l.id
+                            AND pc.state IN ('claimed', 'placing', 'placed', 'uncertain'))
         """
     )
     return [row["id"] for row in rows]
@@ -222,7 +223,9 @@ def test_call_is_claimed_placed_once_polled_and_processed(clock, fake_pearl, pea
         "attempt": 1,
         "nombre": "Ana",
         "apellidos": "García",
+        "callRef": request["callData"]["callRef"],
     }
+    assert isinstance(request["callData"]["callRef"], int)
     [row] = pearl_calls(lead_id)
     assert row["state"] == "placed" and row["request_id"] == request["id"]
     assert row["schedule_id"] == schedule["id"] and row["outcome"] is None
@@ -524,29 +527,31 @@ def test_errored_call_request_is_retried_after_the_error_delay(clock, fake_pearl
 # --- calls in flight for too long --------------------------------------------------------
 
 
-def test_claim_never_placed_goes_back_to_pending_after_the_timeout(fake_pearl, pearl):
-    # Claimed at 19:30 Madrid by a dispatcher that then stopped.
+def test_claim_whose_lease_expired_goes_back_to_pending_as_it_was(fake_pearl, pearl):
+    # Claimed at 19:30 Madrid by a dispatcher that then stopped before any pre-flight.
     with time_machine.travel(utc(2026, 11, 24, 18, 30), tick=False) as clock:
         lead_id = due_lead()
-        [claim] = claim_due_calls(utc_now(), 10, "ES", DispatchSummary())
+        [schedule] = schedules(lead_id)
+        [claim] = claim_due_calls("dead-run", 10, "ES", PlaceCounts())
         client = pearl()
 
-        clock.move_to(utc(2026, 11, 24, 19, 29))  # 59 minutes: not yet
+        clock.move_to(utc(2026, 11, 24, 18, 34))  # lease (5 minutes) alive: untouched
         early = run(client)
-        assert (early.timed_out, early.claimed) == (0, 0)
+        assert (early.released, early.claimed) == (0, 0)
         assert pearl_calls(lead_id)[0]["state"] == "claimed"
 
         clock.move_to(utc(2026, 11, 24, 19, 31))  # 20:31 in Madrid: closed
         late = run(client)
-    assert (late.timed_out, late.claimed, late.placed) == (1, 0, 0)
+    assert (late.released, late.claimed, late.placed, late.deferred) == (1, 0, 0, 1)
     assert fake_pearl.count("make_call") == 0
     row_lead = lead(lead_id)
     assert row_lead["call_attempts_count"] == 0 and row_lead["lead_status"] == "open"
     again = pending(lead_id)
+    assert again["id"] == schedule["id"]  # the same schedule, given back
     assert again["scheduled_at"] == datetime(2026, 11, 25, 9, 0)  # next working instant
     assert again["attempt_number"] == 1
-    [row] = pearl_calls(lead_id)
-    assert row["id"] == claim.row_id and row["state"] == "not_placed"
+    assert pearl_calls(lead_id) == []  # it never existed for Pearl
+    assert claim.row_id > 0
     assert unaccounted_leads() == []
 
 
@@ -619,8 +624,10 @@ def test_request_id_the_client_cannot_poll_does_not_block_other_calls(clock, fak
 HANG_AFTER_CLAIM = """
 import sys, time
 from datetime import datetime
-from despachar_llamadas import DispatchSummary, claim_due_calls
-claims = claim_due_calls(datetime.fromisoformat(sys.argv[1]), 50, "ES", DispatchSummary())
+from clock import rehearsal_at
+from dispatch_place import PlaceCounts, claim_due_calls
+with rehearsal_at(datetime.fromisoformat(sys.argv[1])):
+    claims = claim_due_calls("killed-run", 50, "ES", PlaceCounts())
 print(" ".join(str(c.lead_id) for c in claims), flush=True)
 time.sleep(600)
 """
@@ -646,20 +653,20 @@ def test_dispatcher_killed_between_claim_and_place(clock, fake_pearl, pearl):
     assert [pearl_calls(i)[0]["state"] for i in lead_ids] == ["claimed"] * 3
     client = pearl()
 
-    clock.move_to(utc(2026, 11, 24, 10, 30))  # within the timeout: nobody re-dials
+    clock.move_to(utc(2026, 11, 24, 10, 4))  # the lease is alive: nobody touches them
     early = run(client)
-    assert (early.claimed, early.timed_out, early.placed) == (0, 0, 0)
+    assert (early.claimed, early.released, early.placed) == (0, 0, 0)
     assert fake_pearl.count("make_call") == 0
-    assert [lead(i)["call_status"] for i in lead_ids] == ["calling"] * 3
+    assert [lead(i)["call_status"] for i in lead_ids] == ["selected"] * 3
 
-    clock.move_to(utc(2026, 11, 24, 11, 1))  # past it: back to pending, dialled once
+    clock.move_to(utc(2026, 11, 24, 10, 6))  # expired: never pre-flighted, so never sent
     late = run(client)
-    assert (late.timed_out, late.claimed, late.placed) == (3, 3, 3)
+    assert (late.released, late.claimed, late.placed) == (3, 3, 3)
     assert sorted(c["to"] for c in fake_pearl.placed_calls()) == [phone(n) for n in range(3)]
     for lead_id in lead_ids:
-        assert [r["state"] for r in pearl_calls(lead_id)] == ["not_placed", "placed"]
+        assert [r["state"] for r in pearl_calls(lead_id)] == ["placed"]
         assert lead(lead_id)["call_attempts_count"] == 0
-    clock.move_to(utc(2026, 11, 24, 11, 5))
+    clock.move_to(utc(2026, 11, 24, 10, 8))
     assert run(client).collected == 3
     assert fake_pearl.count("make_call") == 3
     assert [lead(i)["call_attempts_count"] for i in lead_ids] == [1, 1, 1]

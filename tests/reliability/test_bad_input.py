@@ -16,6 +16,7 @@ from call_manager_scheduler_integration import (
     CallResultProcessed,
     close_lead_with_reason,
     enhanced_process_call_result,
+    is_final_call,
 )
 from reprogramar_llamadas_simple import (
     LeadNotFoundError,
@@ -166,7 +167,9 @@ def test_payload_fuzz_always_processes_one_attempt(fuzz_db, call_result, pearl):
     result = enhanced_process_call_result(lead_id, call_result, pearl)
     assert isinstance(result, CallResultProcessed)
     row = lead(lead_id)
-    assert row["call_attempts_count"] == 1
+    final = is_final_call(call_result, pearl)
+    assert row["call_attempts_count"] == (1 if final else 0)
+    assert (result.action == "in_progress") == (not final)
     assert len(schedules(lead_id, "pending")) <= 1
     assert row["lead_status"] in ("open", "closed")
     if row["lead_status"] == "closed":
@@ -244,7 +247,10 @@ def test_sql_in_every_text_field_is_stored_as_data(fuzz_db):
             "SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
         )
     }
-    assert tables == {"leads", "call_schedule", "scheduler_config", "pearl_calls"}
+    assert tables == {
+        "leads", "call_schedule", "scheduler_config", "pearl_calls", "do_not_call",
+        "dispatcher_runs",
+    }  # fmt: skip
     assert lead(lead_id)["closure_reason"] == SQL_FRAGMENTS[2]
     assert len(sql("SELECT id FROM pearl_calls WHERE lead_id = %s", (lead_id,))) == len(
         SQL_FRAGMENTS

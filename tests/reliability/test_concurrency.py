@@ -120,7 +120,8 @@ def _recover(fake_pearl, at) -> None:
                     client=client, outbound_id=fake_pearl.outbound_ids[0], now=at, limit=500
                 )
                 in_flight = sql(
-                    "SELECT COUNT(*) AS n FROM pearl_calls WHERE state IN ('claimed', 'placed')"
+                    "SELECT COUNT(*) AS n FROM pearl_calls"
+                    " WHERE state IN ('claimed', 'placing', 'placed', 'uncertain')"
                 )[0]["n"]
                 if summary.claimed == 0 and in_flight == 0:
                     return
