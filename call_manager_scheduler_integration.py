@@ -124,7 +124,8 @@ def _text(value: Any, limit: int) -> str | None:
         value = str(value)
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    # A lone surrogate cannot be stored as utf8mb4: replace it rather than fail the row.
+    value = value.encode("utf-8", "replace").decode("utf-8").strip()
     return value[:limit] or None
 
 
@@ -141,7 +142,8 @@ def _code(value: Any) -> int | None:
 def _raw(call_result: Mapping, pearl_response: Mapping | None) -> str:
     payload = {"call_result": call_result, "pearl_response": pearl_response}
     try:
-        text = json.dumps(payload, default=repr, ensure_ascii=False)
+        # ASCII escapes: lone surrogates and any other unencodable text stay storable.
+        text = json.dumps(payload, default=repr, ensure_ascii=True)
     except (ValueError, TypeError, RecursionError):  # circular or absurdly deep junk
         text = json.dumps({"unserialisable": repr(payload)[:_RAW_MAX]})
     return text if len(text) <= _RAW_MAX else text[:_RAW_MAX]

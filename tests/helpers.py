@@ -39,7 +39,10 @@ def sql(statement: str, params: Any = ()) -> list[dict]:
 def reset_database() -> None:
     """Delete every row and restore the default configuration rows."""
     with db.transaction("reset test database") as cur:
-        for table in ("pearl_calls", "call_schedule", "leads", "scheduler_config"):
+        for table in (
+            "pearl_calls", "call_schedule", "leads", "scheduler_config", "do_not_call",
+            "dispatcher_runs",
+        ):  # fmt: skip
             cur.execute(f"DELETE FROM {table}")
         db.apply_schema(cur)
     scheduler_config.clear_config_cache()
