@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +38,7 @@ from call_manager_scheduler_integration import FINAL_PEARL_STATUSES, process_cal
 from clock import from_db, to_db, utc_now
 from dispatch_place import REVIEW_STATUS, Claim, release_claims, save_placed
 from pearl_client import CallRequestStatus, PearlAuthError, PearlClient, PearlError
-from phone import mask_digits
+from phone import InvalidPhoneError, mask_digits, normalize_phone
 from reprogramar_llamadas_simple import (
     LeadNotFoundError,
     is_open,
@@ -249,27 +250,66 @@ def _collect_placed(
 # --- uncertain calls ------------------------------------------------------------------------
 
 
+@dataclass
+class _Listing:
+    """Pearl's call requests of a time range: by our callRef, and unclaimed ones by number."""
+
+    by_ref: dict[int, Mapping[str, Any]]
+    by_phone: dict[str, list[Mapping[str, Any]]]
+
+    def find(self, row: dict) -> Mapping[str, Any] | None:
+        """The request of an uncertain row: its callRef, else the only request to its number
+        that no row owns (Pearl's listing may not echo callData: a call to the person must
+        never be taken for absent)."""
+        if row["id"] in self.by_ref:
+            return self.by_ref[row["id"]]
+        candidates = self.by_phone.get(normalized(row.get("telefono")) or "", [])
+        return candidates[0] if candidates else None
+
+
+def normalized(phone: Any) -> str | None:
+    if not isinstance(phone, str):
+        return None
+    try:
+        return normalize_phone(phone, os.environ.get("PEARL_DEFAULT_REGION", "").strip() or "ES")
+    except InvalidPhoneError:
+        return None
+
+
 def _listing(
     client: PearlClient, outbound_id: str, rows: list[dict], deadline: float
-) -> dict[int, Mapping[str, Any]] | None:
-    """Pearl's call requests covering these rows, by our callRef; None if incomplete."""
+) -> _Listing | None:
+    """Pearl's call requests covering these rows; None if it could not be read whole."""
     starts = [from_db(r["placing_at"] or r["claimed_at"]) for r in rows]
     since = min(starts) - LISTING_MARGIN
     until = utc_now() + LISTING_MARGIN
-    found: dict[int, Mapping[str, Any]] = {}
+    requests: list[Mapping[str, Any]] = []
     try:
         for request in client.iter_call_requests(outbound_id, since, until):
             if time.monotonic() > deadline:
                 return None
-            ref = _ref_of(request)
-            if ref is not None:
-                found[ref] = request
+            requests.append(request)
     except PearlAuthError:
         raise
     except PearlError as exc:
         logger.warning("cannot reconcile uncertain calls now: Pearl's listing failed: %s", exc)
         return None
-    return found
+    by_ref = {ref: r for r in requests if (ref := _ref_of(r)) is not None}
+    ids = tuple(str(r.get("id")) for r in requests if r.get("id"))
+    known: set[str] = set()
+    if ids:
+        with db.transaction("known request ids") as cur:
+            known = {
+                row["request_id"]
+                for row in db.fetch_all(cur, queries.KNOWN_REQUEST_IDS, {"ids": ids})
+            }
+    by_phone: dict[str, list[Mapping[str, Any]]] = {}
+    for request in requests:
+        if _ref_of(request) is None and str(request.get("id")) not in known:
+            number = normalized(request.get("to"))
+            if number:
+                by_phone.setdefault(number, []).append(request)
+    return _Listing(by_ref, by_phone)
 
 
 def _ref_of(request: Mapping[str, Any]) -> int | None:
@@ -310,12 +350,12 @@ def _reconcile(
 
 def _settle_uncertain(
     row: dict,
-    listing: dict[int, Mapping[str, Any]] | None,
+    listing: _Listing | None,
     grace: timedelta,
     max_age: timedelta,
     counts: CollectCounts,
 ) -> None:
-    request = listing.get(row["id"]) if listing is not None else None
+    request = listing.find(row) if listing is not None else None
     now = utc_now()
     verdict = uncertain_verdict(
         found=request is not None,

@@ -429,11 +429,12 @@ RESTORE_SCHEDULE = Query(
 CALLS_IN_STATE = Query(
     "Calls in one state, oldest first (what a collect pass works on).",
     """
-    SELECT id, lead_id, schedule_id, request_id, call_id, state, run_id, lease_expires_at,
-           claimed_at, placing_at, placed_at, processing_failures
-    FROM pearl_calls
-    WHERE state = %(state)s
-    ORDER BY id
+    SELECT pc.id, pc.lead_id, pc.schedule_id, pc.request_id, pc.call_id, pc.state, pc.run_id,
+           pc.lease_expires_at, pc.claimed_at, pc.placing_at, pc.placed_at,
+           pc.processing_failures, l.telefono
+    FROM pearl_calls pc JOIN leads l ON l.id = pc.lead_id
+    WHERE pc.state = %(state)s
+    ORDER BY pc.id
     LIMIT %(limit)s
     """,
 )
@@ -530,6 +531,11 @@ COUNT_REFUSAL = Query(
     SET consecutive_refusals = consecutive_refusals + 1, call_error_message = %(message)s
     WHERE id = %(lead_id)s
     """,
+)
+
+KNOWN_REQUEST_IDS = Query(
+    "Which of these Pearl request ids already belong to a call row.",
+    "SELECT request_id FROM pearl_calls WHERE request_id IN %(ids)s",
 )
 
 LEAD_REFUSALS = Query(
