@@ -44,7 +44,7 @@ SCRIPTS = [
         queued_polls=0,
         in_progress_polls=0,
         collected_info=[{"id": "fechaDeseada", "value": "01-12-2026"}],
-    ),  # fmt: skip
+    ),
     CallScript(status=4, conversation_status=100, queued_polls=0, in_progress_polls=2),
 ]
 WEBHOOK_BODIES = [
@@ -56,7 +56,7 @@ WEBHOOK_BODIES = [
         "status": 4,
         "conversationStatus": 100,
         "collectedInfo": [{"id": "fechaDeseada", "value": "02-12-2026"}],
-    },  # fmt: skip
+    },
 ]
 
 
