@@ -410,7 +410,7 @@ def test_cli_json_has_the_documented_keys():
     result = run_script("--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"stats", "pending", "self_tests", "ok"}
+    assert set(report) == {"stats", "pending", "monitoring", "alerts", "self_tests", "ok"}
     assert set(report["stats"]) == STATS_KEYS
     assert report["stats"]["in_flight"] == 1
     assert report["stats"]["closed_last_24h"] == {"No interesado": 1}
@@ -554,4 +554,5 @@ def test_unreachable_database_is_one_line_and_exit_3(args):
     assert result.returncode == 3
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
-    assert line.startswith("error: cannot connect") and "Traceback" not in result.stderr
+    assert line.startswith("error: cannot reach the database server") and "(error 2003)" in line
+    assert "Traceback" not in result.stderr
