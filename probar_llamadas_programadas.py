@@ -570,8 +570,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.now:
         now = parse_now(args.now, scheduler_config.get_config().working_time.timezone)
         _say(echo, f"rehearsing at {now.isoformat(timespec='minutes')}")
-    remove_self_test_leftovers()
     everything = not args.stats and args.pending is None and not args.alerts
+    if everything or args.alerts:  # --stats and --pending only read (a read-only user may)
+        remove_self_test_leftovers()
     if args.stats or everything:
         report["stats"] = mostrar_estadisticas_call_schedule(echo=echo, now=now)
     if args.pending is not None or everything:

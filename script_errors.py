@@ -110,9 +110,9 @@ def database_message(code: int | None, server_text: str, *, in_init: bool = Fals
         if in_init:
             return f"{what} after applying the schema on {where}{detail}: check schema.sql"
         return f"{what} on {where}{detail}: the schema is not applied or is old; {INIT_HINT}"
-    if code == 1045:
+    if code in (1045, 1698):  # 1698: MariaDB's refusal of a user that may not log in so
         return (
-            f"login refused for {where} (error 1045): check DB_USER and DB_PASSWORD "
+            f"login refused for {where} (error {code}): check DB_USER and DB_PASSWORD "
             "in the environment or .env"
         )
     if code == 1044:
