@@ -161,6 +161,19 @@ def _privilege(server_text: str) -> str | None:
     return match.group(1).upper() if match else None
 
 
+# Errors of other modules that mean "the configuration is unusable" (matched by name so
+# this module does not import them): pearl_client.PearlConfigError, PearlAuthError (Pearl
+# refused the key: 401/403), despachar_llamadas.DispatchConfigError.
+_CONFIGURATION_ERROR_NAMES = frozenset({"PearlAuthError"})
+
+
+def _is_configuration(exc: BaseException) -> bool:
+    return any(
+        kind.__name__.endswith("ConfigError") or kind.__name__ in _CONFIGURATION_ERROR_NAMES
+        for kind in type(exc).__mro__
+    )
+
+
 def classify(exc: BaseException, *, in_init: bool = False) -> ScriptError:
     """The exit code and one-line message for an exception a script body raised."""
     if isinstance(exc, db.CommitUnknownError):
@@ -171,7 +184,7 @@ def classify(exc: BaseException, *, in_init: bool = False) -> ScriptError:
         if code is None and isinstance(exc, db.DatabaseError):
             return ScriptError(EXIT_DATABASE, _short(str(exc), 400))
         return ScriptError(EXIT_DATABASE, database_message(code, text, in_init=in_init))
-    if isinstance(exc, ConfigurationError):
+    if isinstance(exc, ConfigurationError) or _is_configuration(exc):
         return ScriptError(EXIT_CONFIG, f"configuration error: {_short(str(exc), 400)}")
     if isinstance(exc, ValueError | LookupError):
         return ScriptError(EXIT_CONFIG, _short(str(exc), 400))

@@ -204,6 +204,12 @@ def test_classify_maps_each_code_to_its_exit_code():
         assert problem.exit_code == 3, code
         assert f"{code}" in problem.message or code in (1146, 1054), code
     assert script_errors.classify(ValueError("bad")).exit_code == 2
+    import despachar_llamadas
+    import pearl_client
+
+    assert script_errors.classify(pearl_client.PearlAuthError("401")).exit_code == 2
+    assert script_errors.classify(despachar_llamadas.DispatchConfigError("no key")).exit_code == 2
+    assert script_errors.classify(script_errors.ConfigurationError("x")).exit_code == 2
     assert script_errors.classify(RuntimeError("boom")).exit_code == 1
     init = script_errors.classify(pymysql.err.ProgrammingError(1146, "t"), in_init=True)
     assert "db.py init" not in init.message
