@@ -424,16 +424,22 @@ def schema_problems(cur, database: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python db.py init|check`; returns the exit code."""
+    """`python db.py init|check`; returns the exit code (see script_errors.EXIT_CODES_HELP)."""
     import argparse
+
+    import script_errors
 
     parser = argparse.ArgumentParser(
         description="Schema tools for the scheduled-calls database.",
-        epilog="Settings come from DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_DATABASE or .env.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Settings come from DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_DATABASE or .env."
+        "\n\n" + script_errors.EXIT_CODES_HELP,
     )
     parser.add_argument("command", choices=("init", "check"))
+    script_errors.add_verbose_flag(parser)
     args = parser.parse_args(argv)
-    try:
+
+    def body() -> int:
         settings = DbSettings.from_env()
         if args.command == "init":
             count = init_database(settings)
@@ -441,16 +447,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         with transaction("schema check") as cur:
             problems = schema_problems(cur, settings.database)
-    except (DatabaseError, ValueError, pymysql.err.MySQLError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    for problem in problems:
-        print(problem)
-    if problems:
-        print(f"{len(problems)} problem(s): run `python db.py init`", file=sys.stderr)
-        return 1
-    print(f"schema OK on {settings.describe()}")
-    return 0
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{len(problems)} problem(s): run `python db.py init`", file=sys.stderr)
+            return 1
+        print(f"schema OK on {settings.describe()}")
+        return 0
+
+    return script_errors.run_script(body, verbose=args.verbose, in_init=args.command == "init")
 
 
 if __name__ == "__main__":

@@ -676,3 +676,129 @@ DELETE_ORPHAN_SCHEDULES = Query(
     WHERE cs.id IN %(ids)s AND l.id IS NULL
     """,
 )
+
+
+# --- operations: heartbeat, alerts, pause, stranded leads, self-test leads ------------------
+# (heartbeat.py, operations.py, stranded.py, probar_llamadas_programadas.py, mantenimiento.py)
+
+START_DISPATCHER_RUN = Query(
+    "Record that a dispatcher run started (its heartbeat row).",
+    """
+    INSERT INTO dispatcher_runs (run_id, started_at) VALUES (%(run_id)s, %(started_at)s)
+    ON DUPLICATE KEY UPDATE started_at = started_at
+    """,
+)
+
+FINISH_DISPATCHER_RUN = Query(
+    "Record how a dispatcher run ended: counts, summary JSON, exit code and error.",
+    """
+    UPDATE dispatcher_runs
+    SET finished_at = %(finished_at)s, exit_code = %(exit_code)s, due = %(due)s,
+        claimed = %(claimed)s, placed = %(placed)s, failed = %(failed)s,
+        summary = %(summary)s, error = %(error)s
+    WHERE run_id = %(run_id)s
+    """,
+)
+
+DISPATCHER_RUN_BY_RUN_ID = Query(
+    "One dispatcher run by its run id.",
+    "SELECT * FROM dispatcher_runs WHERE run_id = %(run_id)s",
+)
+
+LAST_FINISHED_DISPATCHER_RUN = Query(
+    "The most recently finished dispatcher run at or before a moment.",
+    """
+    SELECT run_id, started_at, finished_at, exit_code, due, claimed, placed, failed, error
+    FROM dispatcher_runs
+    WHERE finished_at IS NOT NULL AND finished_at <= %(now)s
+    ORDER BY finished_at DESC, id DESC LIMIT 1
+    """,
+)
+
+RECENT_FINISHED_DISPATCHER_RUNS = Query(
+    "The last N finished dispatcher runs at or before a moment, newest first.",
+    """
+    SELECT run_id, started_at, finished_at, exit_code, due, claimed, placed, failed, error
+    FROM dispatcher_runs
+    WHERE finished_at IS NOT NULL AND finished_at <= %(now)s
+    ORDER BY finished_at DESC, id DESC LIMIT %(limit)s
+    """,
+)
+
+COUNT_OVERDUE_CALLS = Query(
+    "Pending calls of open, non-manual, non-demo leads scheduled before a cut-off.",
+    """
+    SELECT COUNT(*) AS total, MIN(cs.scheduled_at) AS oldest
+    FROM call_schedule cs
+    JOIN leads l ON cs.lead_id = l.id
+    WHERE cs.status = 'pending'
+      AND cs.scheduled_at <= %(before)s
+      AND (l.lead_status IS NULL OR l.lead_status = 'open')
+      AND (l.manual_management IS NULL OR l.manual_management = FALSE)
+      AND l.is_demo = FALSE
+    """,
+)
+
+COUNT_CALLS_BY_STATE_BEFORE = Query(
+    "Calls in one pearl_calls state since at or before a moment (placing time, else last change).",
+    """
+    SELECT COUNT(*) AS total FROM pearl_calls
+    WHERE state = %(state)s AND COALESCE(placing_at, updated_at) <= %(before)s
+    """,
+)
+
+# A stranded lead: open, not under manual management, not a self-test lead, with no
+# pending call and no call in flight or under reconciliation. Nothing would ever call it.
+_STRANDED_WHERE = """
+    (l.lead_status IS NULL OR l.lead_status = 'open')
+    AND (l.manual_management IS NULL OR l.manual_management = FALSE)
+    AND l.is_demo = FALSE
+    AND NOT EXISTS (SELECT 1 FROM call_schedule cs WHERE cs.pending_lead_id = l.id)
+    AND NOT EXISTS (
+        SELECT 1 FROM pearl_calls pc
+        WHERE pc.lead_id = l.id AND pc.state IN ('claimed', 'placing', 'placed', 'uncertain')
+    )
+"""
+
+STRANDED_LEADS = Query(
+    "Stranded leads (see _STRANDED_WHERE) after an id, in id order, at most `limit`.",
+    f"""
+    SELECT l.id, l.telefono, l.call_attempts_count, l.call_status, l.created_at, l.updated_at
+    FROM leads l
+    WHERE l.id > %(after_id)s AND {_STRANDED_WHERE}
+    ORDER BY l.id LIMIT %(limit)s
+    """,  # noqa: S608 - a constant fragment, no input
+)
+
+COUNT_STRANDED_LEADS = Query(
+    "How many leads are stranded (see _STRANDED_WHERE).",
+    f"SELECT COUNT(*) AS total FROM leads l WHERE {_STRANDED_WHERE}",  # noqa: S608
+)
+
+IS_LEAD_STRANDED = Query(
+    "Whether one lead (already locked by the caller) is still stranded.",
+    f"SELECT l.id FROM leads l WHERE l.id = %(lead_id)s AND {_STRANDED_WHERE}",  # noqa: S608
+)
+
+DELETE_CONFIG = Query(
+    "Remove one configuration key; returns 1 if it existed.",
+    "DELETE FROM scheduler_config WHERE config_key = %(key)s",
+)
+
+INSERT_SELF_TEST_LEAD = Query(
+    "Create a self-test lead, marked is_demo so no dispatcher ever dials it.",
+    """
+    INSERT INTO leads (nombre, apellidos, telefono, lead_status, call_status, is_demo, created_at)
+    VALUES (%(nombre)s, %(apellidos)s, %(telefono)s, 'open', 'no_selected', TRUE, %(now)s)
+    """,
+)
+
+DELETE_SELF_TEST_LEFTOVERS = Query(
+    "Remove self-test leads a killed run left behind (created before a cut-off); their calls "
+    "go with them. Older versions did not set is_demo: their fixed number identifies them.",
+    """
+    DELETE FROM leads
+    WHERE nombre = %(nombre)s AND created_at < %(before)s
+      AND (is_demo = TRUE OR telefono = %(legacy_telefono)s)
+    """,
+)

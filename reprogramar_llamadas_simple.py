@@ -440,13 +440,76 @@ def pending_call(lead_id: int) -> dict | None:
     return row
 
 
+# Outcomes `reschedule LEAD OUTCOME` accepts: failed calls that are retried. Anything else
+# (an appointment, a refusal, a wrong number) is a call result for enhanced_process_call_result
+# with the call's data, not a reschedule.
+CLI_RETRY_OUTCOMES = ("busy", "no_answer", "hang_up", "voicemail", "failed", "unreachable", "error")
+
+
+def cli_retry_outcomes(raw: dict | None = None) -> list[str]:
+    """The outcomes `reschedule` accepts: CLI_RETRY_OUTCOMES plus every `<outcome>_action`
+    configured as `retry`."""
+    if raw is None:
+        raw = dict(scheduler_config.get_config().raw)
+    configured = {
+        key[: -len("_action")]
+        for key, value in raw.items()
+        if key.endswith("_action") and len(key) > 7 and str(value).strip().lower() == "retry"
+    }
+    return sorted(set(CLI_RETRY_OUTCOMES) | {o for o in configured if _OUTCOME.fullmatch(o)})
+
+
+def _cli(args) -> int:
+    if args.command == "reschedule":
+        from call_manager_scheduler_integration import enhanced_process_call_result
+
+        valid = cli_retry_outcomes()
+        if args.outcome not in valid:
+            raise ValueError(
+                f"{args.outcome[:40]!r} is not a retry outcome; nothing was written. "
+                f"Valid: {', '.join(valid)} (other results go through "
+                "enhanced_process_call_result with the call's data)"
+            )
+        validate_lead_id(args.lead_id)
+        outcome = args.outcome
+        result = enhanced_process_call_result(
+            args.lead_id, {"callResult": outcome, "status": "failed", "outcome": outcome}
+        )
+        recorded = f" (recorded as {result.outcome})" if result.outcome != outcome else ""
+        when = f" at {result.scheduled_at:%Y-%m-%d %H:%M} UTC" if result.scheduled_at else ""
+        reason = f" ({result.closure_reason})" if result.closure_reason else ""
+        print(f"lead {result.lead_id}: {outcome}{recorded} -> {result.action}{reason}{when}, "
+              f"attempts {result.attempts}")  # fmt: skip
+    elif args.command == "cancel":
+        print(f"{cancel_scheduled_calls_for_lead(args.lead_id, args.reason)} cancelled")
+    else:
+        print(f"cleanup: {cleanup_closed_leads_schedules()} pending call(s) cancelled")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: `reschedule LEAD OUTCOME`, `cancel LEAD REASON`, `cleanup`."""
     import argparse
 
-    parser = argparse.ArgumentParser(description="Rescheduling of failed calls.")
+    import script_errors
+
+    parser = argparse.ArgumentParser(
+        description="Rescheduling of failed calls.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  python reprogramar_llamadas_simple.py reschedule 123 no_answer\n"
+        "  python reprogramar_llamadas_simple.py cancel 123 'asked by phone'\n"
+        "  python reprogramar_llamadas_simple.py cleanup\n\n" + script_errors.EXIT_CODES_HELP,
+    )
+    script_errors.add_verbose_flag(parser)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("reschedule", help="record a failed call and schedule the next one")
+    p = sub.add_parser(
+        "reschedule",
+        help="record a failed call (a retry outcome) and schedule the next one",
+        description="Outcomes: "
+        + ", ".join(CLI_RETRY_OUTCOMES)
+        + ", and any <outcome> whose <outcome>_action is 'retry' in scheduler_config.",
+    )
     p.add_argument("lead_id", type=int)
     p.add_argument("outcome")
     p = sub.add_parser("cancel", help="cancel a lead's pending calls")
@@ -454,26 +517,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("reason")
     sub.add_parser("cleanup", help="cancel pending calls of closed leads (daily job)")
     args = parser.parse_args(argv)
-    try:
-        if args.command == "reschedule":
-            result = reschedule_failed_call(args.lead_id, args.outcome)
-            when = f" at {result.scheduled_at:%Y-%m-%d %H:%M} UTC" if result.scheduled_at else ""
-            print(f"lead {result.lead_id}: {result.reason}{when}")
-        elif args.command == "cancel":
-            print(f"{cancel_scheduled_calls_for_lead(args.lead_id, args.reason)} cancelled")
-        else:
-            print(f"cleanup: {cleanup_closed_leads_schedules()} pending call(s) cancelled")
-    except (ValueError, LookupError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except db.DatabaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 3
-    return 0
+    db.load_env_file()
+    return script_errors.run_script(lambda: _cli(args), verbose=args.verbose)
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
     sys.exit(main())
 
 __all__ = [

@@ -28,8 +28,18 @@ JSON_KEYS = {
     "cleanup-closed": {"command", "dry_run", "found", "cancelled"},
     "purge-cancelled": {"command", "dry_run", "days", "found", "deleted"},
     "orphans": {"command", "dry_run", "found", "deleted", "sample"},
-    "check-config": {"command", "raw", "effective", "problems"},
-    "set-config": {"command", "dry_run", "key", "value"},
+    "check-config": {
+        "command",
+        "raw",
+        "effective",
+        "problems",
+        "legacy_keys",
+        "unknown_keys",
+        "warnings",
+        "paused",
+        "paused_reason",
+    },
+    "set-config": {"command", "dry_run", "key", "value", "written", "warnings"},
 }
 SCHEDULE_COLUMNS = ("id", "lead_id", "scheduled_at", "attempt_number", "status", "created_at")
 
@@ -411,12 +421,13 @@ def config_value(key: str) -> str | None:
 def test_set_config_seed_example():
     output = run_json("set-config", "default_delay_hours", "2")
     assert output == {"command": "set-config", "dry_run": False,
-                      "key": "default_delay_hours", "value": "2"}  # fmt: skip
+                      "key": "default_delay_hours", "value": "2", "written": True,
+                      "warnings": []}  # fmt: skip
     assert config_value("default_delay_hours") == "2"
     scheduler_config.clear_config_cache()
     assert get_retry_config_from_db("no_answer") == {"delay_hours": 2.0, "max_attempts": 3}
     human = run_script("set-config", "busy_max_attempts", "5")
-    assert human.returncode == 0 and human.stdout == "busy_max_attempts = '5'\n"
+    assert human.returncode == 0 and human.stdout == "set busy_max_attempts = '5'\n"
     scheduler_config.clear_config_cache()
     assert get_retry_config_from_db("busy") == {"delay_hours": 2.0, "max_attempts": 5}
 
@@ -578,4 +589,5 @@ def test_unreachable_database_is_one_line_and_exit_3(args):
     assert result.returncode == 3
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
-    assert line.startswith("error: cannot connect") and "Traceback" not in result.stderr
+    assert line.startswith("error: cannot reach the database server") and "(error 2003)" in line
+    assert "Traceback" not in result.stderr

@@ -389,7 +389,16 @@ def real_now() -> datetime:
     return datetime.now(UTC)
 
 
+def no_working_time_today() -> None:
+    """Make today (and its neighbours) holidays: the dispatcher-health alerts, which need
+    working time and dispatcher runs, stay out of tests about statistics and self-tests."""
+    today = real_now().date()
+    days = ",".join(str(today + timedelta(days=d)) for d in (-1, 0, 1))
+    set_config("holidays", days)
+
+
 def test_cli_runs_everything_and_exits_0_when_healthy():
+    no_working_time_today()
     add_real_looking_data(real_now())
     before = tables_checksum()
     result = run_script()
@@ -405,18 +414,20 @@ def test_cli_runs_everything_and_exits_0_when_healthy():
 
 
 def test_cli_json_has_the_documented_keys():
+    no_working_time_today()
     add_real_looking_data(real_now())
     before = tables_checksum()
     result = run_script("--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report) == {"stats", "pending", "self_tests", "ok"}
+    assert set(report) == {"stats", "pending", "monitoring", "alerts", "self_tests", "ok"}
     assert set(report["stats"]) == STATS_KEYS
     assert report["stats"]["in_flight"] == 1
     assert report["stats"]["closed_last_24h"] == {"No interesado": 1}
     assert [item["nombre"] for item in report["pending"]] == ["Ana García", "Pablo Lead"]
     assert all(set(item) == PENDING_KEYS for item in report["pending"])
     assert report["self_tests"] == dict.fromkeys(SELF_TEST_NAMES, True)
+    assert report["alerts"] == [] and report["monitoring"]["working_time"] is False
     assert report["ok"] is True
     assert "612345678" not in result.stdout
     assert tables_checksum() == before
@@ -554,4 +565,5 @@ def test_unreachable_database_is_one_line_and_exit_3(args):
     assert result.returncode == 3
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
-    assert line.startswith("error: cannot connect") and "Traceback" not in result.stderr
+    assert line.startswith("error: cannot reach the database server") and "(error 2003)" in line
+    assert "Traceback" not in result.stderr
