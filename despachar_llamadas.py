@@ -44,8 +44,10 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import db
+import heartbeat
 import queries
 import scheduler_config
+import script_errors
 from call_manager_scheduler_integration import process_call_result
 from clock import from_db, rehearsal_at, to_db, utc_now
 from dispatch_collect import CollectCounts, collect_results
@@ -59,10 +61,11 @@ from dispatch_place import (
     release_claims,
     settle_refused,
 )
-from pearl_client import PearlAuthError, PearlClient, PearlConfigError, PearlSettings
+from operations import dispatch_paused, is_demo_database
+from pearl_client import PearlClient, PearlConfigError, PearlSettings
 from phone import InvalidPhoneError, mask_phone, normalize_phone
 from reprogramar_llamadas_simple import LeadNotFoundError, lead_zone
-from working_time import is_working_instant
+from working_time import is_working_instant, next_working_instant
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +82,12 @@ DEFAULT_SIMULATION_MIX: Mapping[str, float] = {
 }
 # Pre-flights of simulated calls are batched this many at a time (no POST to wait for).
 SIMULATION_PREFLIGHT_BATCH = 50
-EXIT_OK, EXIT_CONFIG, EXIT_DATABASE = 0, 2, 3
+EXIT_OK, EXIT_ALERT, EXIT_CONFIG, EXIT_DATABASE = (
+    script_errors.EXIT_OK,
+    script_errors.EXIT_ALERT,
+    script_errors.EXIT_CONFIG,
+    script_errors.EXIT_DATABASE,
+)
 
 __all__ = ["Claim", "DispatchConfigError", "DispatchSummary", "dispatch_due_calls", "main"]
 
@@ -110,10 +118,26 @@ class DispatchSummary:
     given_up: int = 0
     processing_failures: int = 0
     quarantined: int = 0
+    paused: str | None = None
+    outcomes: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False
     simulate: bool = False
     would_dial: list[dict[str, Any]] = field(default_factory=list)
+    would_defer: list[dict[str, Any]] = field(default_factory=list)
+    would_close: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
+
+    def count_outcome(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+
+    @property
+    def all_placements_failed(self) -> bool:
+        """Calls were to be placed and not one reached Pearl (an outage pages someone)."""
+        return self.placed == 0 and (self.failed + self.uncertain) > 0
+
+    def heartbeat(self) -> dict[str, Any]:
+        """What the dispatcher_runs row keeps: `due` = calls the run meant to place now."""
+        return {**asdict(self), "due": self.claimed}
 
     def add_place_counts(self, counts: PlaceCounts) -> None:
         self.deferred += counts.deferred
@@ -129,6 +153,8 @@ class DispatchSummary:
         self.given_up += counts.given_up
         self.processing_failures += counts.failures
         self.quarantined += counts.quarantined
+        for outcome, n in counts.outcomes.items():
+            self.outcomes[outcome] = self.outcomes.get(outcome, 0) + n
 
     def line(self) -> str:
         """The one-line report printed by the script."""
@@ -141,6 +167,10 @@ class DispatchSummary:
             f"not dialled {self.dropped}, reconciled {self.reconciled}, "
             f"quarantined {self.quarantined}{mode}"
         )
+        if self.outcomes:
+            text += "; outcomes " + ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
+        if self.paused:
+            text += f"; paused: {self.paused}"
         if self.dry_run:
             text = (
                 f"would dial {len(self.would_dial)}, would defer {self.deferred}, "
@@ -321,12 +351,17 @@ def simulate_calls(
         for claim in preflight_claims(chunk, run_id, counts):
             call = simulated_call(drawn[claim.row_id], f"sim-call-{claim.row_id}", rng, utc_now())
             try:
-                process_call_result(claim.lead_id, {}, call, row_id=claim.row_id, simulated=True)
+                result = process_call_result(
+                    claim.lead_id, {}, call, row_id=claim.row_id, simulated=True
+                )
                 done += 1
+                with outcomes_lock:
+                    summary.count_outcome(result.outcome)
             except LeadNotFoundError:
                 logger.info("lead %s disappeared before its simulated result", claim.lead_id)
         return done
 
+    outcomes_lock = threading.Lock()
     placed = sum(run_in_threads(chunks, lane, max_concurrent))
     summary.add_place_counts(counts)
     summary.placed += placed
@@ -344,23 +379,26 @@ def preview_due_calls(limit: int, region: str, summary: DispatchSummary) -> None
         wt = scheduler_config.get_config(cur).working_time
     for row in rows:
         zone = lead_zone({"id": row["lead_id"], "timezone": row["timezone"]}, wt)
+        entry = {
+            "schedule_id": row["id"],
+            "lead_id": row["lead_id"],
+            "telefono": mask_phone(row["telefono"]),
+            "scheduled_at": from_db(row["scheduled_at"]).isoformat(),
+            "attempt_number": row["attempt_number"],
+        }
         if not is_working_instant(now, wt, zone):
             summary.deferred += 1
+            summary.would_defer.append(
+                {**entry, "until": next_working_instant(now, wt, zone).isoformat()}
+            )
             continue
         try:
             normalize_phone(row["telefono"] or "", region)
         except InvalidPhoneError:
             summary.invalid_phone += 1
+            summary.would_close.append({**entry, "reason": "Teléfono erróneo"})
             continue
-        summary.would_dial.append(
-            {
-                "schedule_id": row["id"],
-                "lead_id": row["lead_id"],
-                "telefono": mask_phone(row["telefono"]),
-                "scheduled_at": from_db(row["scheduled_at"]).isoformat(),
-                "attempt_number": row["attempt_number"],
-            }
-        )
+        summary.would_dial.append(entry)
 
 
 def dispatch_due_calls(
@@ -411,12 +449,51 @@ def _run(
     if dry_run:
         preview_due_calls(limit, region, summary)
         return summary
+    heartbeat.start_run(run_id)
+    try:
+        _collect_claim_place(limit, max_concurrent, simulate, seed, mix, client, outbound_id,
+                             collect_budget_seconds, region, summary)  # fmt: skip
+    except BaseException as exc:
+        _finish(summary, EXIT_DATABASE if isinstance(exc, db.DatabaseError) else EXIT_CONFIG,
+                f"{type(exc).__name__}: {exc}")  # fmt: skip
+        raise
+    _finish(summary, run_exit_code(summary), summary.error)
+    return summary
+
+
+def run_exit_code(summary: DispatchSummary) -> int:
+    """The exit code a finished run reports: 2 when Pearl refused the configuration, 1 when
+    every placement failed (a Pearl outage must page someone), else 0."""
+    if summary.error:
+        return EXIT_CONFIG
+    return EXIT_ALERT if summary.all_placements_failed else EXIT_OK
+
+
+def _finish(summary: DispatchSummary, exit_code: int, error: str | None) -> None:
+    try:
+        heartbeat.finish_run(summary.run_id, summary.heartbeat(), exit_code, error)
+    except db.DatabaseError as exc:  # the run's own outcome matters more than its record
+        logger.error("could not record the end of run %s: %s", summary.run_id, exc)
+
+
+def _collect_claim_place(
+    limit: int, max_concurrent: int, simulate: bool, seed: int | None,
+    mix: Mapping[str, float] | None, client: PearlClient | None, outbound_id: str | None,
+    collect_budget_seconds: float | None, region: str, summary: DispatchSummary,
+) -> None:  # fmt: skip
+    run_id = summary.run_id
     collected = CollectCounts()
     collect_results(
         None if simulate else client, outbound_id, collected,
         workers=max_concurrent, budget_seconds=collect_budget_seconds,
     )  # fmt: skip
     summary.add_collect_counts(collected)
+    with db.transaction("read the pause switch") as cur:
+        paused, reason = dispatch_paused(cur)
+    if paused:
+        summary.paused = reason or "paused"
+        logger.warning("dispatch is paused (%s): results collected, nothing claimed", reason)
+        return
     counts = PlaceCounts()
     claims = claim_due_calls(run_id, limit, region, counts)
     summary.claimed += counts.claimed
@@ -432,75 +509,117 @@ def _run(
             place_calls(claims, client, outbound_id, max_concurrent, run_id, summary)
         except DispatchConfigError as exc:
             summary.error = str(exc)
-    return summary
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description="Place due scheduled calls through Pearl AI and collect their results.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="cron: * * * * * cd /srv/llamadas && .venv/bin/python despachar_llamadas.py "
-        ">> /var/log/llamadas/dispatch.log 2>&1",
-    )
+        ">> /var/log/llamadas/dispatch.log 2>&1\n\n" + script_errors.EXIT_CODES_HELP
+        + "  (1 here: every placement of the run failed, e.g. Pearl is down)",
+    )  # fmt: skip
     parser.add_argument("--limit", type=int, default=DEFAULT_LIMIT, help="calls to claim (50)")
     parser.add_argument(
         "--max-concurrent", type=int, default=DEFAULT_MAX_CONCURRENT,
-        help="calls placed at once (5; Pearl limits agents)",
+        help="calls placed (and results polled) at once by this run; Pearl limits how many "
+        "calls an outbound runs at once, so keep it at or below that (5)",
     )  # fmt: skip
-    parser.add_argument("--dry-run", action="store_true", help="show what would be dialled")
-    parser.add_argument("--simulate", action="store_true", help="no real calls: simulated results")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list what would be dialled, deferred or closed"
+    )
+    parser.add_argument(
+        "--simulate", action="store_true",
+        help="no real calls: simulated results, only on a demo database (probar --demo)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--simulate-on-real-leads", action="store_true",
+        help="allow --simulate on a database that is not a demo one (asks for confirmation)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, help="random seed for --simulate")
     parser.add_argument(
         "--mix", help="simulated shares, e.g. busy=0.2,no_answer=0.3,appointment=0.5"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.add_argument("--verbose", action="store_true", help="log every step")
+    parser.add_argument(
+        "--now", metavar="ISO", help="rehearse the run at this moment (demo databases only)"
+    )
+    script_errors.add_verbose_flag(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point; returns the exit code."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    script_errors.configure_logging(args.verbose)
     db.load_env_file()
-    client = None
+    return script_errors.run_script(lambda: _main(args), verbose=args.verbose)
+
+
+def _main(args: argparse.Namespace) -> int:
+    mix = parse_mix(args.mix) if args.mix else None
+    now = _parse_now(args.now) if args.now else None
+    if args.simulate or now is not None:
+        _refuse_real_leads(args)
+    client, outbound_id = None, None
+    if not args.dry_run and not args.simulate:
+        try:
+            settings = PearlSettings.from_env()
+        except PearlConfigError as exc:
+            raise DispatchConfigError(str(exc)) from None
+        outbound_id = settings.outbound_id
+        if not outbound_id:
+            raise DispatchConfigError("PEARL_OUTBOUND_ID is not set: it names the Pearl campaign")
+        client = PearlClient(settings)
     try:
-        mix = parse_mix(args.mix) if args.mix else None
-        outbound_id = None
-        if not args.dry_run and not args.simulate:
-            try:
-                settings = PearlSettings.from_env()
-            except PearlConfigError as exc:
-                raise DispatchConfigError(
-                    f"{exc}; or run with --simulate to see the system work without calling anyone"
-                ) from None
-            outbound_id = settings.outbound_id
-            if not outbound_id:
-                raise DispatchConfigError(
-                    "PEARL_OUTBOUND_ID is not set: it names the Pearl campaign"
-                )
-            client = PearlClient(settings)
         summary = dispatch_due_calls(
             limit=args.limit, max_concurrent=args.max_concurrent, dry_run=args.dry_run,
             simulate=args.simulate, seed=args.seed, mix=mix, client=client,
-            outbound_id=outbound_id,
+            outbound_id=outbound_id, now=now,
         )  # fmt: skip
-    except (DispatchConfigError, PearlAuthError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except db.DatabaseError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_DATABASE
     finally:
         if client is not None:
             client.close()
-    print(json.dumps(asdict(summary), sort_keys=True) if args.json else summary.line())
+    stamp = utc_now().isoformat(timespec="seconds")
+    print(json.dumps(asdict(summary), sort_keys=True) if args.json else f"{stamp} {summary.line()}")
     if summary.error:
         print(f"error: {summary.error}", file=sys.stderr)
-        return EXIT_CONFIG
-    return EXIT_OK
+    elif summary.all_placements_failed:
+        print("alert: every placement of this run failed (is Pearl down?)", file=sys.stderr)
+    return EXIT_OK if args.dry_run else run_exit_code(summary)
+
+
+def _parse_now(text: str) -> datetime:
+    with db.transaction("read the business zone") as cur:
+        zone = scheduler_config.get_config(cur).working_time.timezone
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise script_errors.ConfigurationError(
+            f"--now takes an ISO date and time, e.g. 2026-12-01T10:00, got {text[:40]!r}"
+        ) from None
+    return moment.replace(tzinfo=zone) if moment.tzinfo is None else moment
+
+
+def _refuse_real_leads(args: argparse.Namespace) -> None:
+    """--simulate and --now write invented outcomes or act at a made-up time: only on a demo
+    database, or with --simulate-on-real-leads confirmed on a terminal."""
+    with db.transaction("is this a demo database") as cur:
+        if is_demo_database(cur):
+            return
+    what = "--simulate" if args.simulate else "--now"
+    if not args.simulate_on_real_leads:
+        raise script_errors.ConfigurationError(
+            f"{what} runs only on a demo database (python probar_llamadas_programadas.py "
+            "--demo creates one); this one holds real leads"
+        )
+    if not sys.stdin.isatty():
+        raise script_errors.ConfigurationError(
+            "--simulate-on-real-leads asks for confirmation on a terminal"
+        )
+    answer = input("Simulated outcomes will be written to REAL leads. Type 'simulate' to go on: ")
+    if answer.strip() != "simulate":
+        raise script_errors.ConfigurationError("not confirmed; nothing was written")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -68,6 +68,7 @@ class CollectCounts:
     failures: int = 0
     quarantined: int = 0
     deferred_to_next_run: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 def collect_results(
@@ -227,8 +228,9 @@ def _collect_placed(
             logger.warning("could not read call %s from Pearl: %s", row["id"], exc)
             finished = None
         if finished is not None:
-            process_call_result(row["lead_id"], *finished, row_id=row["id"])
+            result = process_call_result(row["lead_id"], *finished, row_id=row["id"])
             counts.collected += 1
+            counts.outcomes[result.outcome] = counts.outcomes.get(result.outcome, 0) + 1
             return
     timeout = config.setting("call_result_timeout_minutes")
     since = from_db(row["placed_at"] or row["placing_at"] or row["claimed_at"])

@@ -111,11 +111,12 @@ class Bench:
         return quick if self.quick else full
 
     def reset(self, config: dict[str, str] | None = None) -> None:
-        """Empty the database: drop it, apply schema.sql again, then set `config` keys."""
+        """Empty the database: drop it, apply schema.sql again, then set `config` keys. The
+        bench database is marked as a demo one: the dispatcher simulates only there."""
         db.close_connection()
         run_admin(self.settings, bench_sql.DROP_DATABASE)
         db.init_database(self.settings)
-        for key, value in (config or {}).items():
+        for key, value in {"demo_database": "true", **(config or {})}.items():
             db.run_in_transaction(
                 lambda cur, k=key, v=value: db.execute(
                     cur, queries.SET_CONFIG, {"key": k, "value": v, "description": "bench"}

@@ -685,6 +685,7 @@ def all_day_working_time() -> None:
     set_config("working_hours_start", "00:00")
     set_config("working_hours_end", "23:59:59")
     set_config("holidays", "")
+    set_config("demo_database", "true")  # the subprocesses run --simulate
 
 
 def dispatch_lane(start: threading.Barrier, limit: int = 50, max_runs: int = 20) -> list[dict]:
@@ -915,6 +916,7 @@ def test_simulation_end_to_end_is_reproducible_with_a_seed(clock):
 
 def test_json_summary_of_a_simulated_run(clock, capsys):
     bulk_due_leads(3, TUESDAY_MORNING)
+    set_config("demo_database", "true")
     assert main(["--json", "--simulate", "--seed", "1"]) == 0
     out, err = capsys.readouterr()
     report = json.loads(out)
@@ -922,3 +924,47 @@ def test_json_summary_of_a_simulated_run(clock, capsys):
     assert report["simulate"] is True and report["dry_run"] is False
     assert report["claimed"] == report["placed"] == report["collected"] == 3
     assert report["error"] is None and err == ""
+
+
+def test_simulate_is_refused_on_a_database_of_real_leads(clock):
+    lead_id = due_lead()
+    before = tables_checksum()
+    proc = run_script("despachar_llamadas.py", "--simulate")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: --simulate runs only on a demo")
+    assert tables_checksum() == before and lead(lead_id)["call_attempts_count"] == 0
+
+
+def test_simulated_results_are_marked_on_the_call_record(clock):
+    lead_id = due_lead()
+    set_config("demo_database", "true")
+    dispatch_due_calls(simulate=True, seed=3)
+    [call] = pearl_calls(lead_id)
+    assert call["simulated"] == 1 and call["state"] == "completed"
+
+
+def test_paused_dispatch_collects_but_claims_nothing(clock, fake_pearl, pearl):
+    first = due_lead(phone(1))
+    client = pearl()
+    run(client)
+    set_config("dispatch_paused", "true")
+    second = due_lead(phone(2))
+    clock.move_to(utc(2026, 11, 24, 10, 2))
+    summary = run(client)
+    assert summary.paused and (summary.collected, summary.claimed) == (1, 0)
+    assert fake_pearl.count("make_call") == 1 and pending(second)
+    assert lead(first)["call_attempts_count"] == 1
+    set_config("dispatch_paused", None)
+    set_config("daemon_enabled", "false")  # the original system's switch
+    assert run(client).claimed == 0
+
+
+def test_every_run_leaves_a_heartbeat_and_an_outage_exits_1(clock, fake_pearl, monkeypatch):
+    for name, value in {**fake_pearl.env(), "PEARL_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(name, value)
+    due_lead()
+    fake_pearl.fail("make_call", 500)
+    assert main([]) == 1
+    [beat] = sql("SELECT * FROM dispatcher_runs")
+    assert beat["finished_at"] is not None and beat["exit_code"] == 1
+    assert (beat["claimed"], beat["placed"]) == (1, 0)

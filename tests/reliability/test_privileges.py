@@ -23,6 +23,7 @@ TABLES = (
 @pytest.fixture
 def restricted_user(clean_db):
     user, password = f"llam_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    sql("INSERT INTO scheduler_config (config_key, config_value) VALUES ('demo_database', 'true')")
     sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY %s", (password,))
     try:
         for table in TABLES:
