@@ -213,7 +213,10 @@ class PearlClient(PearlTransport):
     ) -> Iterator[dict[str, Any]]:
         """Every call request of :meth:`search_call_requests` for the range, page by page.
 
-        Stops at the first empty or short page, or once ``count`` results were read.
+        Stops at the first empty or short page, or once ``count`` results were read. Pages
+        are read one after the other: if Pearl's order shifts meanwhile an item may come
+        twice or be missed, so match by ``id``/``callData`` and treat "not found" as final
+        only for a range that no longer changes (older than the reconcile grace period).
         """
         return self._iterate(
             lambda skip: self.search_call_requests(

@@ -55,7 +55,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -73,6 +73,7 @@ from tests.fake_pearl_data import (
     Fault,
     RecordedRequest,
     Scripts,
+    StoredRequest,
     collected_info,
     problem,
 )
@@ -288,24 +289,32 @@ class FakePearl(PearlHandler):
 
     # ---- moving calls on (what Pearl does by itself)
 
-    def start_calls(self) -> int:
-        """Start every queued call now (events: call started); return how many moved."""
+    def start_calls(self, request_ids: Iterable[str] | None = None) -> int:
+        """Start every queued call now (or only those of ``request_ids``): each gets its call
+        id and a call-started event. Return how many moved."""
         with self._lock:
-            moved = [cr for cr in self._call_requests.values() if cr.phase == "queued"]
+            moved = [cr for cr in self._selected(request_ids) if cr.phase == "queued"]
             for cr in moved:
                 self._start(cr)
         return len(moved)
 
-    def finish_calls(self) -> int:
-        """End every call not yet done, starting it first if needed; return how many moved."""
+    def finish_calls(self, request_ids: Iterable[str] | None = None) -> int:
+        """End every call not yet done (or only those of ``request_ids``), starting it first
+        if needed (events: started, ended). Return how many moved."""
         with self._lock:
-            moved = [cr for cr in self._call_requests.values() if cr.phase != "done"]
+            moved = [cr for cr in self._selected(request_ids) if cr.phase != "done"]
             for cr in moved:
                 if cr.phase == "queued":
                     self._start(cr)
                 if cr.phase == "in_progress":
                     self._end(cr)
         return len(moved)
+
+    def _selected(self, request_ids: Iterable[str] | None) -> list[StoredRequest]:
+        if request_ids is None:
+            return list(self._call_requests.values())
+        wanted = set(request_ids)
+        return [cr for cr in self._call_requests.values() if cr.id in wanted]
 
     # ---- inspection
 

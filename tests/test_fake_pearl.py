@@ -227,3 +227,14 @@ def test_blacklisted_requests_emit_no_events(fake_pearl, sleeps) -> None:
         client.make_call(OUTBOUND, TO, {})
     assert fake_pearl.finish_calls() == 1
     assert fake_pearl.webhook_events() == []
+
+
+def test_calls_can_be_moved_on_one_by_one(fake_pearl, sleeps) -> None:
+    with client_for(fake_pearl, sleeps) as client:
+        first = client.make_call(OUTBOUND, TO, {"callRef": "1"})
+        second = client.make_call(OUTBOUND, "+34699999999", {"callRef": "2"})
+    assert fake_pearl.start_calls([first]) == 1
+    assert fake_pearl.finish_calls([second]) == 1
+    phases = {c["id"]: c["phase"] for c in fake_pearl.placed_calls()}
+    assert phases == {first: "in_progress", second: "done"}
+    assert [e.kind for e in fake_pearl.webhook_events()] == ["started", "started", "ended"]
