@@ -47,6 +47,11 @@ Faults are queued per endpoint (:data:`ENDPOINTS`) and consumed in order by the 
 matching requests, before the token is checked. Every request is recorded in
 :attr:`FakePearl.requests`, faulted or not.
 
+Modules: :mod:`tests.fake_pearl_data` (scripts, faults, JSON views),
+:mod:`tests.fake_pearl_handler` (how each request is answered),
+:mod:`tests.fake_pearl_webhooks` (events and their delivery); this module is the test-facing
+API and the pytest plugin (``pytest_plugins = ["tests.fake_pearl"]``).
+
 (PYTEST_DONT_REWRITE: imported by test modules before pytest loads it as a plugin.)
 """
 

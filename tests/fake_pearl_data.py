@@ -328,7 +328,7 @@ class StoredRequest:
         return {**{k: full[k] for k in keys}, "tags": full["tags"]}
 
 
-def pascal_case(payload: Any, *, _inside_call_data: bool = False) -> Any:
+def pascal_case(payload: Any) -> Any:
     """The V1 (PascalCase) webhook variant of a camelCase payload: every key capitalised,
     recursively, except the caller's own ``callData`` variables."""
     if isinstance(payload, list):
