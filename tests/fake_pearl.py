@@ -1,40 +1,56 @@
 """A fake Pearl AI (NLPearl) API: a real local HTTP server with state, for tests.
 
-It speaks the three v1 endpoints the project uses, checks the bearer token, and keeps call
-requests and calls in memory::
+It checks the bearer token and keeps call requests and calls in memory::
 
-    POST /v1/Outbound/{outboundId}/Call      -> {"id", "from", "to", "queuePosition"}
-    GET  /v1/Outbound/CallRequest/{id}       -> {"id", "status", "outboundId", "created",
-                                                 "errors", "callId"}
-    GET  /v1/Call/{callId}                   -> the full call object
+    POST /v1/Outbound/{outboundId}/Call        -> {"id", "from", "to", "queuePosition"}
+    GET  /v1/Outbound/CallRequest/{id}         -> {"id", "status", "outboundId", "created",
+                                                   "errors", "callId"}
+    POST /v1/Outbound/{outboundId}/CallRequest -> {"count", "results": [call request + "to",
+                                                   "callData"]}  (fromDate/toDate/skip/limit)
+    POST /v1/Outbound/{outboundId}/Calls       -> {"count", "results": [{"id", "startTime",
+                                                   "conversationStatus", "status", "from",
+                                                   "to", "duration", "tags"}]}
+    GET  /v1/Call/{callId}                     -> the full call object (with callData echo)
+    GET  /v1/Account                           -> {"name", "totalAgents", "creditBalance",
+                                                   "status", "remainingMinutes"}
 
-Life of a placed call (every GET of its call request or call counts as one poll):
+Life of a placed call (every GET of its call request or call counts as one poll; the
+searches do not advance anything):
 
 1. ``queued_polls`` polls answer CallRequest status 1 (InCallQueue), ``callId`` null;
 2. then the call starts: ``in_progress_polls`` polls answer CallRequest status 2 (OnCall)
    with a ``callId``, and Call status 3 (InProgress);
 3. then the call is over: CallRequest status 10 (Completed) and the scripted final call.
 
-A script whose ``request_status`` is 20 (BlackListed) or 100 (Error) never creates a call:
-after the queued polls the call request answers that status with ``errors`` and no callId.
+:meth:`FakePearl.start_calls` / :meth:`FakePearl.finish_calls` move every call on without
+polls (what Pearl does by itself; needed for calls whose request id the client never got).
+A script whose ``request_status`` is 20 (BlackListed) or 100 (Error) never creates a call.
+Searches list requests by ``created`` (calls by ``startTime``), oldest first, inside
+[fromDate, toDate]; ``limit`` defaults to 100.
 
-Usage in a test (fixtures ``fake_pearl`` and the session-wide ``fake_pearl_server`` below)::
+Webhooks (:mod:`tests.fake_pearl_webhooks`): a call-started and a call-ended event per call
+are recorded always, and POSTed to the URL given to :meth:`FakePearl.set_webhook`.
+
+Usage in a test (fixtures ``fake_pearl``, ``fake_pearl_server`` and ``sleeps`` below)::
 
     def test_something(fake_pearl):
-        fake_pearl.script("+34612345678", CallScript(
-            status=4, conversation_status=100, duration=42, summary="Interested",
-            collected_info=[{"id": "1", "name": "email", "value": "a@b.es"}],
-            queued_polls=1, in_progress_polls=2))
+        fake_pearl.script("+34612345678", Scripts.appointment(queued_polls=1))
         fake_pearl.rate_limit("make_call", times=2, retry_after="1")  # 2 x 429 first
         fake_pearl.fail("get_call", 500, times=1)                      # then one 500
+        fake_pearl.accept_and_drop()                  # next POST creates a call, no answer
         client = PearlClient(fake_pearl.settings(), sleep=waits.append)
         ...
         assert fake_pearl.count("make_call") == 3
-        assert len(fake_pearl.placed_calls("+34612345678")) == 1
+        assert max(fake_pearl.posts_per_call_ref().values()) == 1
 
-Faults are queued per endpoint (``"make_call"``, ``"get_call_request"``, ``"get_call"``) and
-consumed in order by the next matching requests, before the token is checked. Every request
-is recorded in :attr:`FakePearl.requests`, faulted or not.
+Faults are queued per endpoint (:data:`ENDPOINTS`) and consumed in order by the next
+matching requests, before the token is checked. Every request is recorded in
+:attr:`FakePearl.requests`, faulted or not.
+
+Modules: :mod:`tests.fake_pearl_data` (scripts, faults, JSON views),
+:mod:`tests.fake_pearl_handler` (how each request is answered),
+:mod:`tests.fake_pearl_webhooks` (events and their delivery); this module is the test-facing
+API and the pytest plugin (``pytest_plugins = ["tests.fake_pearl"]``).
 
 (PYTEST_DONT_REWRITE: imported by test modules before pytest loads it as a plugin.)
 """
@@ -42,152 +58,77 @@ is recorded in :attr:`FakePearl.requests`, faulted or not.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import re
-import socket
-import threading
-import time
-from collections import deque
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+
+from tests.fake_pearl_data import (
+    CALL_CANCELED,
+    CALL_COMPLETED,
+    CALL_IN_PROGRESS,
+    REQUEST_BLACKLISTED,
+    REQUEST_COMPLETED,
+    REQUEST_ERROR,
+    CallPost,
+    CallScript,
+    Fault,
+    RecordedRequest,
+    Scripts,
+    StoredRequest,
+    collected_info,
+    problem,
+)
+from tests.fake_pearl_handler import (
+    CALLER_ID,
+    DEFAULT_API_KEY,
+    DEFAULT_OUTBOUND_ID,
+    ENDPOINTS,
+    PearlHandler,
+)
+from tests.fake_pearl_webhooks import Delivery, WebhookEvent
 
 if TYPE_CHECKING:
     from pearl_client import PearlSettings
 
 __all__ = [
     "CALLER_ID",
+    "CALL_CANCELED",
+    "CALL_COMPLETED",
+    "CALL_IN_PROGRESS",
     "DEFAULT_API_KEY",
     "DEFAULT_OUTBOUND_ID",
     "ENDPOINTS",
+    "REQUEST_BLACKLISTED",
+    "REQUEST_COMPLETED",
+    "REQUEST_ERROR",
+    "CallPost",
     "CallScript",
+    "Delivery",
     "FakePearl",
     "Fault",
     "RecordedRequest",
+    "Scripts",
     "Sleeps",
+    "WebhookEvent",
+    "collected_info",
     "fake_pearl",
     "fake_pearl_server",
     "sleeps",
 ]
 
-DEFAULT_API_KEY = "6655269800000000000fa4e1:fakeSecretKey0123456789abcdefXYZ"
-DEFAULT_OUTBOUND_ID = "66b1f0c2a9e4d3b2c1a09f8e"
-CALLER_ID = "+34910000000"
-ENDPOINTS = ("make_call", "get_call_request", "get_call")
 
-_ROUTES = (
-    ("make_call", "POST", re.compile(r"/v1/Outbound/(?P<id>[^/]+)/Call")),
-    ("get_call_request", "GET", re.compile(r"/v1/Outbound/CallRequest/(?P<id>[^/]+)")),
-    ("get_call", "GET", re.compile(r"/v1/Call/(?P<id>[^/]+)")),
-)
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-
-# CallRequest.status
-REQUEST_IN_CALL_QUEUE, REQUEST_ON_CALL, REQUEST_COMPLETED = 1, 2, 10
-REQUEST_BLACKLISTED, REQUEST_ERROR = 20, 100
-# Call.status
-CALL_IN_PROGRESS, CALL_COMPLETED = 3, 4
-
-
-@dataclass
-class CallScript:
-    """What happens to a call placed to one number.
-
-    ``status``/``conversation_status``/``duration``/``summary``/``collected_info``/``tags``
-    /``transcript`` describe the final call object (``transcript`` None: a short default one
-    when ``status`` is 4 Completed, else empty); ``extra`` is merged into it last.
-    ``request_status`` is the final CallRequest status: 10 Completed places a call, 20
-    BlackListed or 100 Error end the request without one (``request_errors`` then fill
-    ``errors``). ``in_progress_conversation_status`` is what Call.conversationStatus says while
-    the call runs (undocumented by Pearl; decide on ``status``, not on this).
-    """
-
-    status: int = CALL_COMPLETED
-    conversation_status: int = 100
-    duration: int = 60
-    summary: str | None = "The lead answered and the conversation was completed."
-    collected_info: list[dict[str, Any]] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    transcript: list[dict[str, Any]] | None = None
-    queued_polls: int = 0
-    in_progress_polls: int = 1
-    request_status: int = REQUEST_COMPLETED
-    request_errors: list[str] = field(default_factory=list)
-    in_progress_conversation_status: int = 20
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def places_call(self) -> bool:
-        return self.request_status not in (REQUEST_BLACKLISTED, REQUEST_ERROR)
-
-
-@dataclass
-class Fault:
-    """One faulty answer.
-
-    ``process``: first handle the request normally (e.g. really place the call), then apply
-    the fault. ``status``/``body``/``headers``: replace the answer (``status`` None keeps the
-    normal one; ``body`` None gives a ProblemDetails JSON body for 4xx/5xx; a dict is sent as
-    JSON, str/bytes as is). ``delay``: seconds to sleep before answering (after processing).
-    ``disconnect``: close the connection instead of answering.
-    """
-
-    status: int | None = 500
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    disconnect: bool = False
-    process: bool = False
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """A request as the fake server received it."""
-
-    method: str
-    path: str
-    endpoint: str | None
-    headers: dict[str, str]
-    body: bytes
-    received_at: float
-
-    @property
-    def json(self) -> Any:
-        """The body decoded as JSON, or None if it is not JSON."""
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
-
-
-@dataclass
-class _CallRequest:
-    id: str
-    outbound_id: str
-    to: str
-    call_data: dict[str, Any]
-    script: CallScript
-    created: str
-    queued_left: int
-    progress_left: int
-    phase: str = "queued"  # queued -> in_progress -> done
-    call_id: str | None = None
-    started: str | None = None
-
-
-class FakePearl:
+class FakePearl(PearlHandler):
     """Stateful fake Pearl API served by a ``pytest_httpserver.HTTPServer``.
 
     Attaching to a server replaces all its handlers (``server.clear()``). The server should be
     ``threaded=True`` so that a slow answer does not hold up the next request.
     Numbers without a :meth:`script` follow :attr:`default_script` (completed, success).
-    Thread-safe: the server answers each request in its own thread.
+    :attr:`clock` gives the fake's "now" (UTC; default the real clock) for ``created`` and
+    ``startTime``. Thread-safe: the server answers each request in its own thread.
     """
 
     def __init__(
@@ -198,17 +139,8 @@ class FakePearl:
         outbound_ids: tuple[str, ...] = (DEFAULT_OUTBOUND_ID,),
         caller_id: str = CALLER_ID,
     ) -> None:
+        super().__init__(api_key=api_key, outbound_ids=outbound_ids, caller_id=caller_id)
         self.server = server
-        self.api_key = api_key
-        self.outbound_ids = tuple(outbound_ids)
-        self.caller_id = caller_id
-        self.default_script = CallScript()
-        self._lock = threading.Lock()
-        self._scripts: dict[str, CallScript] = {}
-        self._faults: dict[str, deque[Fault]] = {name: deque() for name in ENDPOINTS}
-        self._requests: list[RecordedRequest] = []
-        self._call_requests: dict[str, _CallRequest] = {}
-        self._calls: dict[str, _CallRequest] = {}
         server.clear()
         server.expect_request(re.compile(".*")).respond_with_handler(self._handle)
 
@@ -218,11 +150,17 @@ class FakePearl:
         """Run a fake on its own server (127.0.0.1, free port) for the ``with`` block."""
         server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         server.start()
+        fake = cls(server, **kwargs)
         try:
-            yield cls(server, **kwargs)
+            yield fake
         finally:
+            fake.close()
             server.clear()
             server.stop()
+
+    def close(self) -> None:
+        """Stop background webhook delivery (waits for queued events)."""
+        self.webhooks.close()
 
     # ---- configuration
 
@@ -239,32 +177,25 @@ class FakePearl:
         from pearl_client import PearlSettings
 
         values: dict[str, Any] = {
-            "api_key": self.api_key,
-            "base_url": self.base_url,
-            "outbound_id": self.outbound_ids[0],
-            "connect_timeout": 1.0,
-            "read_timeout": 2.0,
-            "max_retries": 3,
-            "backoff_seconds": 0.01,
-        }
+            "api_key": self.api_key, "base_url": self.base_url,
+            "outbound_id": self.outbound_ids[0], "connect_timeout": 1.0, "read_timeout": 2.0,
+            "max_retries": 3, "backoff_seconds": 0.01,
+        }  # fmt: skip
         values.update(overrides)
         return PearlSettings(**values)
 
     def env(self) -> dict[str, str]:
         """``PEARL_*`` environment variables pointing at this fake (for ``from_env``)."""
         return {
-            "PEARL_API_KEY": self.api_key,
-            "PEARL_API_URL": self.base_url,
-            "PEARL_OUTBOUND_ID": self.outbound_ids[0],
-            "PEARL_CONNECT_TIMEOUT": "1",
-            "PEARL_READ_TIMEOUT": "2",
-            "PEARL_MAX_RETRIES": "3",
-        }
+            "PEARL_API_KEY": self.api_key, "PEARL_API_URL": self.base_url,
+            "PEARL_OUTBOUND_ID": self.outbound_ids[0], "PEARL_CONNECT_TIMEOUT": "1",
+            "PEARL_READ_TIMEOUT": "2", "PEARL_MAX_RETRIES": "3",
+        }  # fmt: skip
 
     def script(self, number: str, script: CallScript | None = None, **fields: Any) -> CallScript:
         """Set what happens to calls placed to E.164 ``number`` from now on; returns the script.
 
-        Pass a :class:`CallScript`, or its fields as keyword arguments.
+        Pass a :class:`CallScript` (see :class:`Scripts`), or its fields as keyword arguments.
         """
         if script is None:
             script = CallScript(**fields)
@@ -273,6 +204,26 @@ class FakePearl:
         with self._lock:
             self._scripts[number] = script
         return script
+
+    def set_account(
+        self, status: int | None = None, credit_balance: float | None = None, **fields: Any
+    ) -> None:
+        """Change what ``GET /v1/Account`` answers (status 1..5, creditBalance, any field)."""
+        with self._lock:
+            if status is not None:
+                self.account["status"] = status
+            if credit_balance is not None:
+                self.account["creditBalance"] = credit_balance
+            self.account.update(fields)
+
+    def set_webhook(
+        self, url: str | None, *, version: str = "v2", auto: bool = True, duplicate: bool = False
+    ) -> None:
+        """POST call-started/call-ended events to ``url`` (``version`` ``"v2"`` camelCase or
+        ``"v1"`` PascalCase). ``auto``: deliver each event in the background as it happens,
+        in order (``duplicate``: twice each); with ``auto=False`` events are only recorded,
+        for :meth:`deliver` in any order. ``url=None`` turns delivery off."""
+        self.webhooks.configure(url, version=version, auto=auto, duplicate=duplicate)
 
     # ---- fault injection
 
@@ -284,23 +235,16 @@ class FakePearl:
             self._faults[endpoint].extend(Fault(**vars(fault)) for _ in range(times))
 
     def fail(
-        self,
-        endpoint: str,
-        status: int = 500,
-        *,
-        times: int = 1,
-        message: str | None = None,
-        body: Any = None,
-        retry_after: str | None = None,
-        process: bool = False,
-    ) -> None:
+        self, endpoint: str, status: int = 500, *, times: int = 1, message: str | None = None,
+        body: Any = None, retry_after: str | None = None, process: bool = False,
+    ) -> None:  # fmt: skip
         """Answer ``status`` to the next ``times`` requests (ProblemDetails body by default).
 
         ``message`` sets the body's ``detail``; ``process=True`` first handles the request
         (the call IS placed, as may happen on a real 500).
         """
         if body is None and message is not None:
-            body = _problem(status, detail=message)
+            body = problem(status, detail=message)
         headers = {"Retry-After": retry_after} if retry_after is not None else {}
         fault = Fault(status=status, body=body, headers=headers, process=process)
         self.inject(endpoint, fault, times=times)
@@ -333,11 +277,49 @@ class FakePearl:
         """
         self.inject(endpoint, Fault(status=None, disconnect=True, process=process), times=times)
 
+    def accept_and_drop(self, *, times: int = 1) -> None:
+        """The next call-placing POSTs create their call, then the connection is closed
+        without an answer (the client sees a reset; the call IS placed)."""
+        self.disconnect("make_call", times=times, process=True)
+
+    def accept_and_hang(self, seconds: float, *, times: int = 1) -> None:
+        """The next call-placing POSTs create their call, then answer only after ``seconds``."""
+        self.slow("make_call", seconds, times=times)
+
     def clear_faults(self) -> None:
         """Drop every fault not yet consumed."""
         with self._lock:
             for queue in self._faults.values():
                 queue.clear()
+
+    # ---- moving calls on (what Pearl does by itself)
+
+    def start_calls(self, request_ids: Iterable[str] | None = None) -> int:
+        """Start every queued call now (or only those of ``request_ids``): each gets its call
+        id and a call-started event. Return how many moved."""
+        with self._lock:
+            moved = [cr for cr in self._selected(request_ids) if cr.phase == "queued"]
+            for cr in moved:
+                self._start(cr)
+        return len(moved)
+
+    def finish_calls(self, request_ids: Iterable[str] | None = None) -> int:
+        """End every call not yet done (or only those of ``request_ids``), starting it first
+        if needed (events: started, ended). Return how many moved."""
+        with self._lock:
+            moved = [cr for cr in self._selected(request_ids) if cr.phase != "done"]
+            for cr in moved:
+                if cr.phase == "queued":
+                    self._start(cr)
+                if cr.phase == "in_progress":
+                    self._end(cr)
+        return len(moved)
+
+    def _selected(self, request_ids: Iterable[str] | None) -> list[StoredRequest]:
+        if request_ids is None:
+            return list(self._call_requests.values())
+        wanted = set(request_ids)
+        return [cr for cr in self._call_requests.values() if cr.id in wanted]
 
     # ---- inspection
 
@@ -355,6 +337,17 @@ class FakePearl:
         """How many requests ``endpoint`` received (faulted ones included)."""
         return len(self.requests_for(endpoint))
 
+    def call_posts(self, number: str | None = None) -> list[CallPost]:
+        """Every call-placing POST received (optionally to ``number``), faulted or not."""
+        with self._lock:
+            return [p for p in self._posts if number is None or p.to == number]
+
+    def posts_per_call_ref(self, key: str = "callRef") -> Counter[str]:
+        """How many call-placing POSTs carried each ``callData[key]`` (as a string)."""
+        return Counter(
+            str(p.call_data[key]) for p in self.call_posts() if p.call_data and key in p.call_data
+        )
+
     def placed_calls(self, number: str | None = None) -> list[dict[str, Any]]:
         """Call requests actually created (optionally only those to ``number``).
 
@@ -362,271 +355,34 @@ class FakePearl:
         """
         with self._lock:
             return [
-                {
-                    "id": cr.id,
-                    "outboundId": cr.outbound_id,
-                    "to": cr.to,
-                    "callData": dict(cr.call_data),
-                    "callId": cr.call_id,
-                    "phase": cr.phase,
-                }
+                {"id": cr.id, "outboundId": cr.outbound_id, "to": cr.to,
+                 "callData": dict(cr.call_data), "callId": cr.call_id, "phase": cr.phase}
                 for cr in self._call_requests.values()
                 if number is None or cr.to == number
-            ]
+            ]  # fmt: skip
+
+    def webhook_events(
+        self, call_id: str | None = None, kind: str | None = None
+    ) -> list[WebhookEvent]:
+        """Call-started/ended events so far (``kind`` ``"started"``/``"ended"``), in order."""
+        with self._lock:
+            return [
+                e for e in self._events
+                if (call_id is None or e.call_id == call_id) and (kind is None or e.kind == kind)
+            ]  # fmt: skip
+
+    def deliver(
+        self, *events: WebhookEvent, url: str | None = None, version: str | None = None
+    ) -> list[int | None]:
+        """POST ``events`` now, in the order given (repeat one to duplicate it); return the
+        answers' statuses (None for a failed POST)."""
+        return [self.webhooks.send(e, url=url, version=version) for e in events]
+
+    def wait_for_deliveries(self, count: int, timeout: float = 10.0) -> list[Delivery]:
+        """Wait until ``count`` webhook POSTs were attempted; return all deliveries."""
+        return self.webhooks.wait(count, timeout)
 
     # ---- server side
-
-    def _handle(self, request: Request) -> Response:
-        endpoint, route_method, match = _route(request.path)
-        with self._lock:
-            self._requests.append(
-                RecordedRequest(
-                    method=request.method,
-                    path=request.path,
-                    endpoint=endpoint if request.method == route_method else None,
-                    headers=dict(request.headers.items()),
-                    body=request.get_data(),
-                    received_at=time.monotonic(),
-                )
-            )
-        if endpoint is None or match is None:
-            return _json(404, _problem(404, detail="No such endpoint"))
-        if request.method != route_method:
-            return _json(405, _problem(405), headers={"Allow": route_method})
-        with self._lock:
-            fault = self._faults[endpoint].popleft() if self._faults[endpoint] else None
-        if fault is None:
-            return self._answer(endpoint, match["id"], request)
-        response = self._answer(endpoint, match["id"], request) if fault.process else None
-        if fault.status is not None:
-            response = _fault_response(fault)
-        if fault.delay:
-            time.sleep(fault.delay)
-        if fault.disconnect:
-            _drop_connection(request)
-        if response is None:  # disconnect without processing
-            response = _json(500, _problem(500))
-        return response
-
-    def _answer(self, endpoint: str, item_id: str, request: Request) -> Response:
-        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
-            return Response(b"", status=401, headers={"WWW-Authenticate": "Bearer"})
-        if endpoint == "make_call":
-            return self._make_call(item_id, request)
-        with self._lock:
-            if endpoint == "get_call_request":
-                cr = self._call_requests.get(item_id)
-                if cr is None:
-                    return _json(404, _problem(404, detail="Call request not found"))
-                self._poll(cr)
-                return _json(200, self._call_request_view(cr))
-            cr = self._calls.get(item_id)
-            if cr is None:
-                return _json(404, _problem(404, detail="Call not found"))
-            self._poll(cr)
-            return _json(200, self._call_view(cr))
-
-    def _make_call(self, outbound_id: str, request: Request) -> Response:
-        if outbound_id not in self.outbound_ids:
-            return _json(404, _problem(404, detail="Outbound not found"))
-        try:
-            body = json.loads(request.get_data())
-        except ValueError:
-            return _json(400, _problem(400, errors={"$": ["The JSON value is not valid."]}))
-        if not isinstance(body, dict):
-            return _json(400, _problem(400, errors={"$": ["A JSON object is required."]}))
-        to = body.get("to")
-        if not isinstance(to, str) or not _E164.fullmatch(to):
-            return _json(400, _problem(400, errors={"to": ["The phone number is not valid."]}))
-        call_data = body.get("callData") or {}
-        if not isinstance(call_data, dict) or any(
-            isinstance(v, bool) or not isinstance(v, str | int | float) for v in call_data.values()
-        ):
-            return _json(400, _problem(400, errors={"callData": ["Invalid call data."]}))
-        with self._lock:
-            script = self._scripts.get(to, self.default_script)
-            cr = _CallRequest(
-                id=_new_id(),
-                outbound_id=outbound_id,
-                to=to,
-                call_data=call_data,
-                script=script,
-                created=_now(),
-                queued_left=max(0, script.queued_polls),
-                progress_left=max(0, script.in_progress_polls),
-            )
-            self._call_requests[cr.id] = cr
-            queue_position = sum(1 for c in self._call_requests.values() if c.phase == "queued")
-        return _json(
-            200, {"id": cr.id, "from": self.caller_id, "to": to, "queuePosition": queue_position}
-        )
-
-    @staticmethod
-    def _poll_start(cr: _CallRequest) -> None:
-        if cr.phase == "queued" and cr.queued_left == 0:
-            if cr.script.places_call:
-                cr.phase = "in_progress"
-                cr.call_id = _new_id()
-                cr.started = _now()
-            else:
-                cr.phase = "done"
-
-    def _poll(self, cr: _CallRequest) -> None:
-        """Advance ``cr`` by one poll; the answer then reflects its new state (lock held)."""
-        self._poll_start(cr)
-        if cr.phase == "queued":
-            cr.queued_left -= 1
-            return
-        if cr.call_id is not None:
-            self._calls[cr.call_id] = cr
-        if cr.phase == "in_progress":
-            if cr.progress_left > 0:
-                cr.progress_left -= 1
-            else:
-                cr.phase = "done"
-
-    def _call_request_view(self, cr: _CallRequest) -> dict[str, Any]:
-        if cr.phase == "queued":
-            status = REQUEST_IN_CALL_QUEUE
-        elif cr.phase == "in_progress":
-            status = REQUEST_ON_CALL
-        else:
-            status = cr.script.request_status
-        errors = list(cr.script.request_errors) if status in (20, 100) else None
-        return {
-            "id": cr.id,
-            "status": status,
-            "outboundId": cr.outbound_id,
-            "created": cr.created,
-            "errors": errors,
-            "callId": cr.call_id,
-        }
-
-    def _call_view(self, cr: _CallRequest) -> dict[str, Any]:
-        script = cr.script
-        view: dict[str, Any] = {
-            "id": cr.call_id,
-            "relatedId": cr.outbound_id,
-            "startTime": cr.started,
-            "from": self.caller_id,
-            "to": cr.to,
-            "name": None,
-            "isCallTransferred": False,
-            "overallSentiment": None,
-        }
-        if cr.phase == "in_progress":
-            view.update(
-                status=CALL_IN_PROGRESS,
-                conversationStatus=script.in_progress_conversation_status,
-                duration=0,
-                recording=None,
-                transcript=[],
-                summary=None,
-                collectedInfo=[],
-                tags=[],
-            )
-            return view
-        transcript = script.transcript
-        if transcript is None:
-            transcript = _default_transcript() if script.status == CALL_COMPLETED else []
-        view.update(
-            status=script.status,
-            conversationStatus=script.conversation_status,
-            duration=script.duration,
-            recording=f"https://recordings.invalid/{cr.call_id}.mp3" if script.duration else None,
-            transcript=transcript,
-            summary=script.summary,
-            collectedInfo=[dict(item) for item in script.collected_info],
-            tags=list(script.tags),
-        )
-        view.update(script.extra)
-        return view
-
-
-# ---- helpers
-
-
-def _route(path: str) -> tuple[str | None, str | None, re.Match[str] | None]:
-    for name, method, pattern in _ROUTES:
-        match = pattern.fullmatch(path)
-        if match:
-            return name, method, match
-    return None, None, None
-
-
-def _new_id() -> str:
-    return os.urandom(12).hex()  # 24 hex digits, like Pearl's ids
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _problem(
-    status: int, *, detail: str | None = None, errors: Mapping[str, list[str]] | None = None
-) -> dict[str, Any]:
-    """An ASP.NET-style ProblemDetails body, as Pearl's API returns on errors."""
-    titles = {
-        400: "One or more validation errors occurred.",
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not Found",
-        405: "Method Not Allowed",
-        422: "Unprocessable Entity",
-        429: "Too Many Requests",
-        500: "An error occurred while processing your request.",
-        502: "Bad Gateway",
-        503: "Service Unavailable",
-        504: "Gateway Timeout",
-    }
-    body: dict[str, Any] = {
-        "type": "https://tools.ietf.org/html/rfc9110",
-        "title": titles.get(status, "Error"),
-        "status": status,
-        "traceId": "00-" + os.urandom(16).hex() + "-" + os.urandom(8).hex() + "-00",
-    }
-    if detail is not None:
-        body["detail"] = detail
-    if errors is not None:
-        body["errors"] = dict(errors)
-    return body
-
-
-def _json(status: int, payload: Any, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(payload),
-        status=status,
-        content_type="application/json; charset=utf-8",
-        headers=dict(headers or {}),
-    )
-
-
-def _fault_response(fault: Fault) -> Response:
-    assert fault.status is not None
-    body = fault.body
-    if body is None:
-        body = _problem(fault.status) if fault.status >= 400 else {}
-    if isinstance(body, dict | list):
-        return _json(fault.status, body, fault.headers)
-    data = body.encode() if isinstance(body, str) else body
-    headers = {"Content-Type": "text/plain; charset=utf-8", **fault.headers}
-    return Response(data, status=fault.status, headers=headers)
-
-
-def _drop_connection(request: Request) -> None:
-    """Shut the client's socket so it gets no answer at all (werkzeug dev server only)."""
-    sock = request.environ.get("werkzeug.socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
-def _default_transcript() -> list[dict[str, Any]]:
-    return [
-        {"role": 2, "content": "Hola, le llamo de parte de la compañía.", "startTime": 0.0,
-         "endTime": 2.5},
-        {"role": 1, "content": "Sí, dígame.", "startTime": 2.8, "endTime": 3.6},
-    ]  # fmt: skip
 
 
 # ---- pytest fixtures
@@ -648,6 +404,7 @@ def fake_pearl(fake_pearl_server: HTTPServer) -> Iterator[FakePearl]:
     """A fresh :class:`FakePearl` (new state, no scripts, no faults) on the session server."""
     fake = FakePearl(fake_pearl_server)
     yield fake
+    fake.close()
     errors = list(fake_pearl_server.handler_errors)
     fake_pearl_server.clear()
     if errors:
