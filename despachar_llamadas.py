@@ -62,7 +62,14 @@ from dispatch_place import (
     settle_refused,
 )
 from operations import dispatch_paused, is_demo_database
-from pearl_client import PearlClient, PearlConfigError, PearlSettings
+from pearl_client import (
+    PearlAccountUnusableError,
+    PearlAuthError,
+    PearlClient,
+    PearlConfigError,
+    PearlError,
+    PearlSettings,
+)
 from phone import InvalidPhoneError, mask_phone, normalize_phone
 from reprogramar_llamadas_simple import LeadNotFoundError, lead_zone
 from working_time import is_working_instant, next_working_instant
@@ -494,6 +501,17 @@ def _collect_claim_place(
         summary.paused = reason or "paused"
         logger.warning("dispatch is paused (%s): results collected, nothing claimed", reason)
         return
+    if client is not None and not simulate:
+        try:
+            client.check_account_usable()
+        except PearlAccountUnusableError as exc:
+            summary.error = f"Pearl account cannot place calls: {exc}"
+            return
+        except PearlAuthError as exc:
+            summary.error = f"Pearl refused the credentials: {exc}"
+            return
+        except PearlError as exc:  # unknown account state: the POSTs will tell
+            logger.warning("could not read Pearl's account status: %s", exc)
     counts = PlaceCounts()
     claims = claim_due_calls(run_id, limit, region, counts)
     summary.claimed += counts.claimed

@@ -214,31 +214,80 @@ def test_a_run_whose_claim_was_released_does_not_post_it(clock, fake_pearl, pear
 # --- never sent vs maybe sent ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fault", ["500", "timeout", "disconnect"])
-def test_a_post_that_may_have_reached_pearl_is_uncertain_and_never_resent(
+@pytest.mark.parametrize("fault", ["500", "timeout", "disconnect", "malformed"])
+def test_a_post_that_reached_pearl_without_an_answer_is_reconciled_never_resent(
     clock, fake_pearl, pearl, fault
 ):
     if fault == "500":
-        fake_pearl.fail("make_call", 500)
+        fake_pearl.fail("make_call", 500, process=True)
     elif fault == "timeout":
         fake_pearl.slow("make_call", 0.6)
+    elif fault == "disconnect":
+        fake_pearl.accept_and_drop()
     else:
-        fake_pearl.disconnect("make_call")
+        fake_pearl.malformed("make_call")
     lead_id = due_lead()
     client = pearl(read_timeout=0.2, max_retries=0)
     summary = run(client)
     assert (summary.placed, summary.uncertain, summary.failed) == (0, 1, 0)
     [call] = pearl_calls(lead_id)
-    assert call["state"] == "uncertain"
-    row = lead(lead_id)
-    assert row["call_attempts_count"] == 0  # nothing counted until Pearl says
+    assert call["state"] == "uncertain" and call["request_id"] is None
+    assert lead(lead_id)["call_attempts_count"] == 0  # nothing counted until Pearl says
     assert schedules(lead_id, "pending") == []
     assert unaccounted_leads() == []
     with pytest.raises(LeadNotCallableError):  # no second concurrent call to the person
         schedule_call(lead_id)
-    for minute in (5, 30, 59):
+
+    clock.move_to(utc(2026, 11, 24, 10, 1))
+    found = run(client)
+    assert found.reconciled == 1
+    [posted] = fake_pearl.placed_calls(TO)
+    [call] = pearl_calls(lead_id)
+    assert (call["state"], call["request_id"]) == ("placed", posted["id"])
+    for minute in (3, 5, 7):
         clock.move_to(utc(2026, 11, 24, 10, minute))
-        assert run(client).placed == 0
+        run(client)
+    assert fake_pearl.count("make_call") == 1
+    [call] = pearl_calls(lead_id)
+    assert call["state"] == "completed"
+    assert lead(lead_id)["call_attempts_count"] == 1
+    assert unaccounted_leads() == []
+
+
+def test_a_post_pearl_provably_never_got_is_given_back_after_the_grace(clock, fake_pearl, pearl):
+    fake_pearl.fail("make_call", 502)  # a proxy's answer: Pearl never saw the request
+    lead_id = due_lead()
+    client = pearl(max_retries=0)
+    assert run(client).uncertain == 1
+    clock.move_to(utc(2026, 11, 24, 10, 5))  # within reconcile_grace_minutes: wait
+    early = run(client)
+    assert (early.not_placed_confirmed, early.placed) == (0, 0)
+    clock.move_to(utc(2026, 11, 24, 10, 11))
+    late = run(client)
+    assert (late.not_placed_confirmed, late.placed) == (1, 1)
+    assert [c["state"] for c in pearl_calls(lead_id)] == ["not_placed", "placed"]
+    assert lead(lead_id)["call_attempts_count"] == 0
+    assert fake_pearl.count("make_call") == 2
+
+
+def test_an_unreachable_pearl_leaves_the_call_uncertain_then_counts_it_once(
+    clock, fake_pearl, pearl
+):
+    set_config("uncertain_max_hours", "2")
+    fake_pearl.fail("make_call", 500)
+    lead_id = due_lead()
+    client = pearl(max_retries=0)
+    run(client)
+    fake_pearl.fail("search_call_requests", 503, times=1000)
+    clock.move_to(utc(2026, 11, 24, 11, 0))
+    assert run(client).placed == 0
+    assert pearl_calls(lead_id)[0]["state"] == "uncertain"
+    clock.move_to(utc(2026, 11, 24, 12, 1))
+    assert run(client).given_up == 1
+    [call] = pearl_calls(lead_id)
+    assert (call["state"], call["outcome"], call["provisional"]) == ("completed", "error", 1)
+    assert lead(lead_id)["call_attempts_count"] == 1
+    assert len(schedules(lead_id, "pending")) == 1
     assert fake_pearl.count("make_call") == 1
 
 
