@@ -196,9 +196,11 @@ def decode_json(body: bytes) -> Any:
     if not body.strip():
         raise WebhookPayloadError("the body is empty: a JSON object is expected")
     try:
-        return json.loads(body)
+        text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise WebhookPayloadError("the body is not UTF-8 text") from None
+    try:
+        return json.loads(text)
     except RecursionError:
         raise WebhookPayloadError("the JSON nests too deeply") from None
     except ValueError as exc:
