@@ -41,7 +41,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 import pymysql
 from fastapi import FastAPI, Request
@@ -233,8 +233,10 @@ class PearlCallEvent(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     id: str | None = Field(None, max_length=64, description="Pearl's call id")
-    status: int | None = Field(
-        None, description="3 InProgress (ignored), 4 Completed, 5 Busy, 6 Failed, 7 NoAnswer, 8"
+    status: Literal[3, 4, 5, 6, 7, 8] | None = Field(
+        None,
+        description="3 InProgress (ignored), 4 Completed, 5 Busy, 6 Failed, 7 NoAnswer, "
+        "8 Canceled",
     )
     conversationStatus: int | None = None
     startTime: str | None = None
@@ -254,7 +256,7 @@ class ActualizarResultado(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    telefono: str | None = None
+    telefono: str = Field(description="the lead's number; matched by its last 9 digits")
     buzon: bool | None = None
     volverALlamar: bool | None = None
     horaRellamada: str | None = None
