@@ -235,8 +235,7 @@ class PearlCallEvent(BaseModel):
     id: str | None = Field(None, max_length=64, description="Pearl's call id")
     status: Literal[3, 4, 5, 6, 7, 8] | None = Field(
         None,
-        description="3 InProgress (ignored), 4 Completed, 5 Busy, 6 Failed, 7 NoAnswer, "
-        "8 Canceled",
+        description="3 InProgress (ignored); 4 Completed 5 Busy 6 Failed 7 NoAnswer 8 Canceled",
     )
     conversationStatus: int | None = None
     startTime: str | None = None
