@@ -291,6 +291,15 @@ def handle_call_event(payload: Any) -> WebhookOutcome:
     event = parse_call_event(normalise_payload(payload))
     if not is_final_call_event(event.call):
         return WebhookOutcome("ignored", "not a finished call (start event or status in progress)")
+    if event.call_ref is not None and event.lead_id_hint is not None:
+        # The dispatcher's own call names both its row and its lead: process_call_result
+        # checks that they belong together (ValueError otherwise) and finds the row by call
+        # id or request id itself, so the lookup transaction below is not needed. When they
+        # disagree, or the lead is gone, the full matching decides.
+        try:
+            return _apply(event, LeadMatch(event.lead_id_hint, event.call_ref, "callRef"))
+        except (LeadNotFoundError, ValueError):
+            pass
     with db.transaction("match webhook call to its lead") as cur:
         match, reason = find_lead_for_call(cur, event)
     if match is None:
@@ -298,17 +307,22 @@ def handle_call_event(payload: Any) -> WebhookOutcome:
             "webhook for call %s ignored: %s (to %s)", event.call_id, reason, mask_phone(event.to)
         )
         return WebhookOutcome("ignored", reason)
-    call_result: dict[str, Any] = {"call_id": event.call_id}
-    if event.request_id:
-        call_result["request_id"] = event.request_id
     try:
-        row_id = match.row_id if match.matched_by == "callRef" else None
-        done = process_call_result(match.lead_id, call_result, event.call, row_id=row_id)
+        return _apply(event, match)
     except LeadNotFoundError:
         logger.warning("webhook for call %s ignored: its lead was deleted", event.call_id)
         return WebhookOutcome("ignored", "unknown lead", lead_id=match.lead_id)
     except ValueError as exc:  # the call is recorded on another lead than the one matched
         logger.warning("webhook for call %s ignored: %s", event.call_id, exc)
         return WebhookOutcome("ignored", "the call belongs to another lead")
+
+
+def _apply(event: CallEvent, match: LeadMatch) -> WebhookOutcome:
+    """process_call_result for a matched event (its errors pass through)."""
+    call_result: dict[str, Any] = {"call_id": event.call_id}
+    if event.request_id:
+        call_result["request_id"] = event.request_id
+    row_id = match.row_id if match.matched_by == "callRef" else None
+    done = process_call_result(match.lead_id, call_result, event.call, row_id=row_id)
     status = "duplicate" if done.action == "duplicate" else "processed"
     return WebhookOutcome(status, None, done.lead_id, done.outcome, done.action)

@@ -18,13 +18,16 @@ info, ``callData.callRef`` = its in-flight pearl_calls row). Measured:
    counted from the scheduled time so a stall is not hidden) over fresh calls. Goal: p99 <
    100 ms.
 
-    python bench/bench_webhooks.py [--quick] [--json]
+    python bench/bench_webhooks.py [--quick] [--json]    # or: python bench/run.py --only 7
+
+BENCH_WEBHOOK_WORKERS=N changes the number of uvicorn workers (default 2).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -39,7 +42,7 @@ from benchlib import Bench, Figure, Row
 import db
 from tests.servidor_process import TOKEN, ServerProcess
 
-WORKERS = 2
+WORKERS = int(os.environ.get("BENCH_WEBHOOK_WORKERS", "2"))
 CONNECTIONS = 32
 DUPLICATE_SHARE = 0.2
 PACED_SHARE = 0.8  # of the peak rate

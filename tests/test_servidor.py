@@ -245,6 +245,17 @@ def test_request_id_matches_the_dispatchers_row(http):
     assert [r["id"] for r in calls_of(lead_id)] == [row_id]
 
 
+def test_call_row_wins_over_a_lead_id_in_callData_that_disagrees(http):
+    owner = make_lead(telefono=PHONE)
+    other = make_lead(telefono="+34699000222")
+    row_id = placed_call(owner)
+    event = end_event("c-mix", status=7, callData={"callRef": row_id, "lead_id": other})
+    answer = post(http, WEBHOOK, event)
+    assert answer.json()["status"] == "processed" and answer.json()["lead_id"] == owner
+    assert [r["id"] for r in calls_of(owner)] == [row_id] and calls_of(other) == []
+    assert lead(other)["call_attempts_count"] == 0
+
+
 def test_pascal_case_event_from_pearls_dashboard_is_matched_by_callData(http):
     lead_id = make_lead(telefono="+34699000111")
     event = {"Id": "c-pascal", "Status": 5, "ConversationStatus": 10, "To": "+34699000111",
