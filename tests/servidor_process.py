@@ -38,7 +38,7 @@ class ServerProcess:
     """uvicorn servidor:app on 127.0.0.1:<free port>, stopped with SIGTERM on exit."""
 
     def __init__(
-        self, *, workers: int = 1, env: dict[str, str] | None = None, startup: float = 60.0
+        self, *, workers: int = 1, env: dict[str, str] | None = None, startup: float = 300.0
     ) -> None:
         self.port = free_port()
         self.workers = workers

@@ -334,6 +334,23 @@ def test_text_pearl_cannot_store_is_made_safe(http):
     assert "a\ufffdb" in calls_of(lead_id)[0]["raw_response"]
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        b'"duration": NaN, "conversationStatus": Infinity',
+        b'"duration": 1e400, "conversationStatus": 99999999999999999999',
+        b'"collectedInfo": [{"id": null, "value": {"a": [1, {"b": -0.0}]}}, {}]',
+        b'"startTime": "not a time", "summary": null, "transcript": "x"',
+    ],
+)
+def test_odd_but_valid_json_is_processed_never_a_server_error(http, extra):
+    lead_id = make_lead(telefono=PHONE)
+    body = b'{"id": "c-odd", "status": 7, "callData": {"lead_id": %d}, %s}' % (lead_id, extra)
+    answer = post(http, WEBHOOK, body)
+    assert answer.status_code == 200 and answer.json()["status"] == "processed"
+    assert lead(lead_id)["call_attempts_count"] == 1
+
+
 def test_body_over_one_mib_is_413_also_without_a_content_length(http):
     make_lead(telefono=PHONE)
     before = tables_checksum()
