@@ -291,13 +291,16 @@ def handle_call_event(payload: Any) -> WebhookOutcome:
     event = parse_call_event(normalise_payload(payload))
     if not is_final_call_event(event.call):
         return WebhookOutcome("ignored", "not a finished call (start event or status in progress)")
-    if event.call_ref is not None and event.lead_id_hint is not None:
-        # The dispatcher's own call names both its row and its lead: process_call_result
-        # checks that they belong together (ValueError otherwise) and finds the row by call
-        # id or request id itself, so the lookup transaction below is not needed. When they
-        # disagree, or the lead is gone, the full matching decides.
+    if event.lead_id_hint is not None:
+        # A call the dispatcher placed names its lead (and its row, callRef) in callData:
+        # process_call_result itself finds the row by callRef, call id or request id and
+        # refuses (ValueError) a row of another lead, so the lookup transaction below would
+        # decide the same. When they disagree, or the lead is gone, the full matching decides.
+        match = LeadMatch(
+            event.lead_id_hint, event.call_ref, "callRef" if event.call_ref else "callData"
+        )
         try:
-            return _apply(event, LeadMatch(event.lead_id_hint, event.call_ref, "callRef"))
+            return _apply(event, match)
         except (LeadNotFoundError, ValueError):
             pass
     with db.transaction("match webhook call to its lead") as cur:
