@@ -21,7 +21,11 @@ Pipeline (each step pure except the last two):
    id), else the row holding the call id, else the request id; else (a call placed from
    Pearl's dashboard) ``callData`` ``lead_id``/``leadId``; else exactly one open lead with the
    called number;
-5. :func:`handle_call_event` - all of the above plus ``process_call_result``.
+5. :func:`handle_call_event` - all of the above plus ``process_call_result``. When callData
+   names the lead (the dispatcher's calls do), ``process_call_result`` is called with it
+   directly: its own matching (callRef row, call id, request id) and its refusal of a row of
+   another lead decide the same as step 4, one transaction cheaper; step 4 runs only when
+   that fails or callData names no lead.
 """
 
 from __future__ import annotations
