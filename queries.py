@@ -802,3 +802,48 @@ DELETE_SELF_TEST_LEFTOVERS = Query(
       AND (is_demo = TRUE OR telefono = %(legacy_telefono)s)
     """,
 )
+
+# --- the HTTP server (servidor.py, webhook_pearl.py, api_original.py) ----------------------
+
+SERVER_HEALTH_CHECK = Query(
+    "The cheapest statement that proves the database answers (GET /health).",
+    "SELECT 1 AS ok",
+)
+
+WEBHOOK_LEAD_BY_CALL_ROW = Query(
+    "The lead of a pearl_calls row, found by our call reference (the row id), the Pearl call "
+    "id or the request id, whichever is given; each key is unique, so at most three rows.",
+    """
+    SELECT id AS row_id, lead_id, 'callRef' AS matched_by FROM pearl_calls
+    WHERE id = %(row_id)s
+    UNION ALL
+    SELECT id, lead_id, 'callId' FROM pearl_calls WHERE call_id = %(call_id)s
+    UNION ALL
+    SELECT id, lead_id, 'requestId' FROM pearl_calls WHERE request_id = %(request_id)s
+    """,
+)
+
+WEBHOOK_LEAD_EXISTS = Query(
+    "Whether a lead with this id exists (a call placed from Pearl's dashboard names its lead "
+    "in callData).",
+    "SELECT id FROM leads WHERE id = %s",
+)
+
+OPEN_LEADS_BY_LAST_DIGITS = Query(
+    "At most two open leads whose telephone number ends in these digits (the last 9 of the "
+    "normalised number, compared on the digits of the stored number only). Scans the open "
+    "leads: used only for calls that carry no reference of ours.",
+    """
+    SELECT id FROM leads
+    WHERE (lead_status IS NULL OR lead_status = 'open')
+      AND RIGHT(REGEXP_REPLACE(telefono, '[^0-9]', ''), %(width)s) = %(digits)s
+    ORDER BY id
+    LIMIT 2
+    """,
+)
+
+BENCH_FLOOR_TRANSACTION = Query(
+    "The bench floor endpoint's one bare transaction: read and touch nothing but a lock-free "
+    "row of the configuration (BENCH_FLOOR_ENDPOINT=1 only).",
+    "SELECT config_value FROM scheduler_config WHERE config_key = 'default_max_attempts'",
+)

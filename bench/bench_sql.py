@@ -131,3 +131,39 @@ FLOOR_PURGE_CANCELLED = Query(
 def explain(query: Query) -> Query:
     """The EXPLAIN of a named library query (its SQL unchanged)."""
     return Query(f"Plan of: {query.description}", "EXPLAIN " + query.sql)
+
+
+# --- figure 7: webhooks through the HTTP server (bench_webhooks.py) --------------------------
+
+PLACED_CALL_PER_LEAD = Query(
+    "One in-flight pearl_calls row per lead in an id range, as the dispatcher leaves a call "
+    "Pearl accepted (request id 'bench-req-<lead id>'); the webhook finds it by callRef.",
+    """
+    INSERT INTO pearl_calls (lead_id, request_id, state, claimed_at, placed_at)
+    SELECT id, CONCAT('bench-req-', id), 'placed', UTC_TIMESTAMP(), UTC_TIMESTAMP()
+    FROM leads WHERE id BETWEEN %(first)s AND %(last)s ORDER BY id
+    """,
+)
+
+PLACED_CALL_ROWS = Query(
+    "The pearl_calls row id of each lead in an id range.",
+    "SELECT id, lead_id FROM pearl_calls WHERE lead_id BETWEEN %(first)s AND %(last)s",
+)
+
+WEBHOOK_RUN_TOTALS = Query(
+    "What a run of webhooks left behind for a range of leads: calls with a result, distinct "
+    "call ids, and attempts counted.",
+    """
+    SELECT (SELECT COUNT(*) FROM pearl_calls
+            WHERE lead_id BETWEEN %(first)s AND %(last)s AND outcome IS NOT NULL) AS results,
+           (SELECT COUNT(DISTINCT call_id) FROM pearl_calls
+            WHERE lead_id BETWEEN %(first)s AND %(last)s) AS call_ids,
+           (SELECT COALESCE(SUM(call_attempts_count), 0) FROM leads
+            WHERE id BETWEEN %(first)s AND %(last)s) AS attempts
+    """,
+)
+
+LEAD_PHONES = Query(
+    "The number of each lead in an id range.",
+    "SELECT id, telefono FROM leads WHERE id BETWEEN %(first)s AND %(last)s",
+)

@@ -21,6 +21,7 @@ import bench_memory
 import bench_pending_query
 import bench_reschedule
 import bench_results
+import bench_webhooks
 import benchlib
 
 FIGURES = (
@@ -30,6 +31,7 @@ FIGURES = (
     bench_pending_query.run,
     bench_maintenance.run,
     bench_memory.run,
+    bench_webhooks.run,
 )
 
 
