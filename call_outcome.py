@@ -52,6 +52,7 @@ from collected_info import (
     DEFAULT_RULES,
     CollectedFacts,
     CollectedInfoRules,
+    is_blank,
     normalize_collected_info,
     read_collected,
 )
@@ -387,7 +388,7 @@ def _signals(
     info = normalize_collected_info(pearl_response)
     # Variables sent at top level by the caller count too; Pearl's collectedInfo wins.
     variables = {k: v for k, v in call_result.items() if isinstance(k, str)}
-    variables.update(info)
+    variables.update((k, v) for k, v in info.items() if not is_blank(v))
     fields = (
         call_result.get("outcome"),
         call_result.get("callResult"),

@@ -452,7 +452,7 @@ def read_collected(
         appt_date, appt_time, why = parse_date_time(date_value)
         if why:
             problems.append(f"{first_name(rules.appointment_date_vars)} {why}")
-    if appt_date is not None and appt_time is None:
+    if requested and appt_time is None:
         time_value = get(rules.appointment_time_vars)
         if time_value is not None:
             appt_time, why = parse_time(time_value)
@@ -507,7 +507,7 @@ def read_collected(
         do_not_call=do_not_call,
         appointment_requested=requested,
         appointment_date=appt_date,
-        appointment_time=appt_time if appt_date is not None else None,
+        appointment_time=appt_time,
         with_pack=with_pack,
         callback_requested=callback_requested,
         callback_date=cb_date,
