@@ -31,8 +31,9 @@ The table, first match wins (`classify`):
    conv 10 -> hang_up.
 5. Declined wording in the caller's fields or collected values -> not_interested.
 6. conv 100/130 -> success; conv 110 -> not_successful; conv 500 -> error.
-7. The caller's keywords (outcome, callResult, collected callResult, status).
-8. Pearl status 4 (Completed) with an unknown or missing conversationStatus -> unknown.
+7. Pearl status 4 (Completed) with an unknown or missing conversationStatus -> unknown
+   (Pearl's object beats the caller's own summary, which is derived from it).
+8. The caller's keywords (outcome, callResult, collected callResult, status).
 9. The caller's ``success`` flag -> success.
 10. Text phrases in the caller's fields (last resort).
 11. Otherwise -> error.
@@ -502,8 +503,8 @@ _RULES: Final[tuple[tuple[str, Callable[[_Signals], _Decision]], ...]] = (
     ("pearl_no_contact", _rule_no_contact),
     ("declined_wording", _rule_declined_wording),
     ("pearl_conversation", _match_codes(PEARL_CONVERSATION_CODES)),
-    ("caller_keyword", _rule_caller_keywords),
     ("pearl_completed_unknown", _match_codes(PEARL_COMPLETED_UNKNOWN)),
+    ("caller_keyword", _rule_caller_keywords),
     ("success_flag", _rule_success_flag),
     ("text_phrase", _rule_text_phrases),
 )

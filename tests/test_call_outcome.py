@@ -280,10 +280,11 @@ def test_code_parsing(raw: Any, expected: int | None) -> None:
         ({"outcome": "error"}, pearl(conv=100), "success"),
         ({"outcome": "success"}, pearl(conv=500), "error"),
         ({"outcome": "success"}, pearl(status=4, conv=500), "error"),
-        # Caller keywords beat a completed call without a known conversationStatus.
-        ({"outcome": "busy"}, pearl(status=4), "busy"),
-        ({"outcome": "no_answer"}, pearl(status=4), "no_answer"),
-        ({"outcome": "voicemail"}, pearl(status=4, conv=999), "voicemail"),
+        # A completed call without a known conversationStatus beats the caller's keywords.
+        ({"outcome": "busy"}, pearl(status=4), "unknown"),
+        ({"outcome": "no_answer"}, pearl(status=4), "unknown"),
+        ({"outcome": "voicemail"}, pearl(status=4, conv=999), "unknown"),
+        ({"outcome": "voicemail"}, pearl(conv=999), "voicemail"),
         ({"callResult": "hang_up", "success": True}, None, "hang_up"),
         ({"status": "timeout", "error_message": "wrong number"}, None, "no_answer"),
         # Caller field order: outcome, callResult, collectedInfo callResult, status.
@@ -594,8 +595,9 @@ def test_pearl_response_must_be_mapping_or_none(response: Any) -> None:
 
 def test_other_mapping_types_accepted() -> None:
     call_result = MappingProxyType({"outcome": "busy"})
-    response = MappingProxyType({"status": "4"})
+    response = MappingProxyType({"status": "4", "conversationStatus": "20"})
     assert classify_call_result(call_result, response) == "busy"
+    assert classify_call_result(call_result, MappingProxyType({"status": "4"})) == "unknown"
 
 
 @pytest.mark.parametrize(
