@@ -595,7 +595,7 @@ def test_pearl_response_must_be_mapping_or_none(response: Any) -> None:
 
 def test_other_mapping_types_accepted() -> None:
     call_result = MappingProxyType({"outcome": "busy"})
-    response = MappingProxyType({"status": "4", "conversationStatus": "20"})
+    response = MappingProxyType({"id": "call-1", "status": "2"})
     assert classify_call_result(call_result, response) == "busy"
     assert classify_call_result(call_result, MappingProxyType({"status": "4"})) == "unknown"
 

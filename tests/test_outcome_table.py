@@ -72,7 +72,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"buzon": True},
         None,
         ("voicemail", "retry", "Volver a llamar", "buzón"),
-    ),  # noqa: E501
+    ),
     ("failed once", 6, None, {}, None, ("failed", "retry", "Volver a llamar", "Fallo centralita")),
     (
         "failed after busy",
@@ -81,7 +81,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {},
         "busy",
         ("failed", "retry", "Volver a llamar", "Fallo centralita"),
-    ),  # noqa: E501
+    ),
     (
         "failed twice",
         6,
@@ -89,7 +89,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {},
         "failed",
         ("invalid_phone", "close", "Teléfono erróneo", "Falló varias veces"),
-    ),  # noqa: E501
+    ),
     ("unreachable", 4, 150, {}, None, ("unreachable", "retry", "Volver a llamar", "Ilocalizable")),
     ("wrong country code", 4, 30, {}, None, ("invalid_phone", "close", "Teléfono erróneo", None)),
     ("blacklisted", 4, 220, {}, None, ("blacklisted", "close", "Lista negra", None)),
@@ -100,7 +100,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"noInteresado": True},
         None,
         ("not_interested", "close", "No Interesado", None),
-    ),  # noqa: E501
+    ),
     (
         "declined as text",
         4,
@@ -108,7 +108,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"noInteresado": "Sí"},
         None,
         ("not_interested", "close", "No Interesado", None),
-    ),  # noqa: E501
+    ),
     (
         "declined as 1",
         4,
@@ -116,7 +116,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"noInteresado": "1"},
         None,
         ("not_interested", "close", "No Interesado", None),
-    ),  # noqa: E501
+    ),
     (
         "declined with code",
         4,
@@ -124,7 +124,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"noInteresado": True, "codigoNoInteres": "paciente_con_tratamiento"},
         None,
         ("not_interested", "close", "No Interesado", "Paciente con tratamiento"),
-    ),  # noqa: E501
+    ),
     (
         "code alone",
         4,
@@ -132,7 +132,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"codigoNoInteres": "bajaProxima"},
         None,
         ("not_interested", "close", "No Interesado", "Próxima baja"),
-    ),  # noqa: E501
+    ),
     (
         "code as list",
         4,
@@ -140,7 +140,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"codigoNoInteres": ["descontento"]},
         None,
         ("not_interested", "close", "No Interesado", "Descontento con Adeslas"),
-    ),  # noqa: E501
+    ),
     (
         "not successful",
         4,
@@ -148,7 +148,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {},
         None,
         ("not_successful", "review", "Revisar", "Llamada no exitosa"),
-    ),  # noqa: E501
+    ),
     (
         "appointment range",
         4,
@@ -156,7 +156,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"nuevaCita": "2025-10-14 09:50-10:10"},
         None,
         ("appointment", "appointment", "Cita Agendada", "Sin Pack"),
-    ),  # noqa: E501
+    ),
     (
         "appointment with pack",
         4,
@@ -164,7 +164,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"fechaDeseada": "25-09-2025", "horaDeseada": "17:00:00", "conPack": True},
         None,
         ("appointment", "appointment", "Cita Agendada", "Con Pack"),
-    ),  # noqa: E501
+    ),
     (
         "appointment pack false",
         4,
@@ -172,7 +172,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"fechaDeseada": "25/09/2025", "conPack": "false"},
         None,
         ("appointment", "appointment", "Cita Agendada", "Sin Pack"),
-    ),  # noqa: E501
+    ),
     (
         "appointment unreadable",
         4,
@@ -180,7 +180,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"nuevaCita": "el martes por la tarde"},
         None,
         ("review", "review", "Cita Manual", "Fecha no legible"),
-    ),  # noqa: E501
+    ),
     (
         "pack without date",
         4,
@@ -188,7 +188,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"conPack": True},
         None,
         ("review", "review", "Cita Manual", "Fecha no legible"),
-    ),  # noqa: E501
+    ),
     (
         "refusal and appointment",
         4,
@@ -196,7 +196,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"noInteresado": True, "nuevaCita": "14-10-2025"},
         None,
         ("review", "review", "Revisar", "Cita y rechazo a la vez"),
-    ),  # noqa: E501
+    ),
     (
         "callback",
         4,
@@ -204,7 +204,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"volverALlamar": True, "horaRellamada": "17:30"},
         None,
         ("callback", "callback", "Volver a llamar", "no disponible cliente"),
-    ),  # noqa: E501
+    ),
     (
         "callback code",
         4,
@@ -212,7 +212,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"volverALlamar": "true", "codigoVolverLlamar": "proble_tecnico"},
         None,
         ("callback", "callback", "Volver a llamar", "Interesado. Problema técnico"),
-    ),  # noqa: E501
+    ),
     ("success", 4, 100, {}, None, ("success", "review", "Revisar", "Éxito sin cita")),
     ("completed", 4, 130, {}, None, ("success", "review", "Revisar", "Éxito sin cita")),
     (
@@ -222,7 +222,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {},
         None,
         ("unknown", "review", "Revisar", "Resultado desconocido"),
-    ),  # noqa: E501
+    ),
     (
         "no conversation status",
         4,
@@ -230,7 +230,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {},
         None,
         ("unknown", "review", "Revisar", "Resultado desconocido"),
-    ),  # noqa: E501
+    ),
     ("pearl error", 4, 500, {}, None, ("error", "retry", "Volver a llamar", "Error técnico")),
     ("canceled", 8, None, {}, None, ("not_placed", "not_placed", None, None)),
     (
@@ -240,7 +240,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         {"volverALlamar": True},
         None,
         ("callback", "callback", "Volver a llamar", "no disponible cliente"),
-    ),  # noqa: E501
+    ),
     (
         "false flags are no signal",
         7,
@@ -254,7 +254,7 @@ ROWS: list[tuple[str, int | None, int | None, dict[str, Any], str | None, tuple]
         },
         None,
         ("no_answer", "retry", "Volver a llamar", "No contesta"),
-    ),  # noqa: E501
+    ),
 ]
 
 
@@ -427,15 +427,15 @@ def test_unreadable_appointment_is_reviewed_never_closed(value: str) -> None:
         (
             {"volverALlamar": True, "horaRellamada": "2025-10-14 17:30"},
             Callback(date(2025, 10, 14), time(17, 30)),
-        ),  # noqa: E501
+        ),
         (
             {"volverALlamar": True, "horaRellamada": "14/10/2025 17:30"},
             Callback(date(2025, 10, 14), time(17, 30)),
-        ),  # noqa: E501
+        ),
         (
             {"volverALlamar": True, "horaRellamada": "14-10-2025"},
             Callback(date(2025, 10, 14), None),
-        ),  # noqa: E501
+        ),
         ({"horaRellamada": "17:30"}, Callback(None, time(17, 30))),  # a time asked is a callback
         ({"volverALlamar": True}, None),  # no usable time: retry with the callback_* keys
         ({"volverALlamar": True, "horaRellamada": ""}, None),
