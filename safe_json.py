@@ -26,6 +26,8 @@ _KEEP_CONTROLS: Final = frozenset("\n\t")
 
 def replace_surrogates(text: str) -> str:
     """`text` with every lone surrogate (which cannot be encoded as UTF-8) replaced by U+FFFD."""
+    if text.isascii() or not _SURROGATES.search(text):
+        return text
     return _SURROGATES.sub(_REPLACEMENT, text)
 
 
@@ -89,7 +91,22 @@ def _key(key: Any, max_str: int) -> str:
 
 
 def _convert(value: Any, depth: int, max_depth: int, max_str: int, budget: _Budget) -> Any:
-    if isinstance(value, Mapping):
+    kind = type(value)
+    if kind is str:  # the common case first, without the isinstance chain
+        if len(value) > max_str:
+            value = replace_surrogates(value[:max_str]) + _TRUNCATED
+        else:
+            value = replace_surrogates(value)
+        budget.left -= len(value) + 2
+        if budget.left < 0:
+            budget.truncated = True
+        return value
+    if kind is int or kind is bool or kind is float or value is None:
+        budget.left -= 8
+        if budget.left < 0:
+            budget.truncated = True
+        return _scalar(value, max_str)
+    if kind is dict or isinstance(value, Mapping):
         if depth >= max_depth:
             budget.truncated = True
             return "<nested too deep>"
@@ -102,12 +119,12 @@ def _convert(value: Any, depth: int, max_depth: int, max_str: int, budget: _Budg
         if size > budget.left:
             budget.truncated = True
         for k, v in items:
-            key = _key(k, max_str)
+            key = k if type(k) is str and len(k) <= max_str and k.isascii() else _key(k, max_str)
             if not budget.spend(len(key) + 4) or key in out:
                 continue
             out[key] = _convert(v, depth + 1, max_depth, max_str, budget)
         return out
-    if isinstance(value, list | tuple | set | frozenset):
+    if kind is list or isinstance(value, list | tuple | set | frozenset):
         if depth >= max_depth:
             budget.truncated = True
             return "<nested too deep>"
@@ -118,10 +135,7 @@ def _convert(value: Any, depth: int, max_depth: int, max_str: int, budget: _Budg
             result.append(_convert(item, depth + 1, max_depth, max_str, budget))
         return result
     converted = _scalar(value, max_str)
-    if isinstance(converted, str):
-        budget.spend(len(converted) + 2)
-    else:
-        budget.spend(8)
+    budget.spend(len(converted) + 2 if isinstance(converted, str) else 8)
     return converted
 
 
