@@ -105,6 +105,8 @@ def normalize_text(s: str) -> str:
     dashes turned into spaces and whitespace collapsed/stripped. Raises TypeError for non-str."""
     if not isinstance(s, str):
         raise TypeError(f"normalize_text expects str, got {type(s).__name__}")
+    if s.isascii():  # NFKD and accents cannot change ASCII; casefold is lower
+        return " ".join(s.lower().translate(_DASHES).split())
     folded = s
     for _ in range(3):  # casefold and NFKD can feed each other ('𝓐' -> 'A' -> 'a'); converge
         previous = folded
@@ -249,17 +251,26 @@ class Classification:
 # --------------------------------------------------------------------------- classification
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Signals:
     """Everything the rules look at, extracted once from the inputs."""
 
     codes: Mapping[str, int | None]  # Pearl 'status' / 'conversationStatus'
-    texts: tuple[str, ...]  # normalised caller string values + collectedInfo string values
+    text_sources: tuple[Mapping[Any, Any], ...]  # caller fields, collectedInfo (for `texts`)
     keyword_fields: tuple[str, ...]  # normalised outcome, callResult(s), status, in that order
     success_flag: bool
     facts: CollectedFacts
     confirmed: bool
     previous_outcome: str | None
+    _texts: tuple[str, ...] | None = None
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """Normalised string values of the caller's fields and collectedInfo; computed only
+        when a text rule is reached (most results are decided by codes first)."""
+        if self._texts is None:
+            self._texts = tuple(t for source in self.text_sources for t in _string_values(source))
+        return self._texts
 
 
 def _signals(
@@ -283,7 +294,7 @@ def _signals(
     results = (_norm(call_result.get("callResult")), _norm(info.get("callResult")))
     return _Signals(
         codes={_STATUS: _as_int(_field(pearl, _STATUS)), _CONV: _as_int(_field(pearl, _CONV))},
-        texts=tuple(_string_values(call_result) + _string_values(info)),
+        text_sources=(call_result, info),
         keyword_fields=tuple(t for t in map(_norm, fields) if t),
         success_flag=success is True or _norm(success) == "true",
         facts=read_collected(variables, rules),

@@ -277,6 +277,10 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+# Values an agent writes for "nothing": not a reason code.
+_NULL_WORDS: Final = frozenset({"null", "none", "n/a", "na", "-", "ninguno", "no aplica"})
+
+
 def _code(value: Any) -> str | None:
     """A reason code: a short string (or the first item of a list, as the original accepted)."""
     if isinstance(value, list | tuple) and value:
@@ -288,6 +292,8 @@ def _code(value: Any) -> str | None:
     if not isinstance(value, str) or len(value) > 64:
         return None
     code = value.strip()
+    if code.casefold() in _NULL_WORDS:
+        return None
     return code if _CODE.fullmatch(code) else None
 
 

@@ -498,6 +498,12 @@ def test_preferred_date() -> None:
 # --------------------------------------------------------------------------- do-not-call
 
 
+@pytest.mark.parametrize("code", ["null", "None", "N/A", "-", "ninguno", "", "   ", None, 5.5])
+def test_empty_reason_codes_are_no_refusal(code: Any) -> None:
+    result = classify({}, call_object(4, 100, {"codigoNoInteres": code}))
+    assert result.outcome == "success"
+
+
 def test_do_not_call_reason() -> None:
     collected = {"noInteresado": True, "codigoNoInteres": "no_quiere_ser_molestado"}
     result = classify({}, call_object(4, 110, collected))
