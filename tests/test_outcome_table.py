@@ -3,10 +3,13 @@ shaped like Pearl's (Get Call / webhook v2 camelCase, webhook v1 PascalCase, fla
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from call_outcome import (
     OUTCOMES,
@@ -596,3 +599,71 @@ def test_problems_never_carry_collected_text() -> None:
     for problem in result.problems:
         assert "612" not in problem and "600" not in problem
         assert "Juan" not in problem and "cita el" not in problem
+
+
+# --------------------------------------------------------------------------- properties
+
+_VARIABLES = st.sampled_from(
+    [
+        "noInteresado",
+        "codigoNoInteres",
+        "volverALlamar",
+        "horaRellamada",
+        "codigoVolverLlamar",
+        "buzon",
+        "nuevaCita",
+        "fechaDeseada",
+        "horaDeseada",
+        "preferenciaMT",
+        "preferenciaFecha",
+        "conPack",
+        "callResult",
+    ]
+)
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.text(max_size=30),
+    st.text(max_size=20).map(lambda text: "ZQX" + text),
+    st.from_regex(r"[0-9 ]{6,20}", fullmatch=True),  # phone-like digits
+    st.sampled_from(
+        ["true", "sí", "1", "2025-10-14 09:50-10:10", "25-09-2025", "17:30", "MORNING", "tarde"]
+    ),
+    st.lists(st.text(max_size=5), max_size=2),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    status=st.one_of(st.none(), st.sampled_from([3, 4, 5, 6, 7, 8, 1, 99])),
+    conv=st.one_of(
+        st.none(), st.sampled_from([1, 10, 20, 30, 40, 70, 100, 110, 130, 150, 220, 300, 500, 42])
+    ),
+    collected=st.dictionaries(_VARIABLES, _VALUES, max_size=6),
+    shape=st.sampled_from(["camel", "pascal", "flat"]),
+    previous=st.one_of(st.none(), st.sampled_from(sorted(OUTCOMES))),
+)
+def test_property_every_result_has_a_safe_disposition(
+    status: int | None,
+    conv: int | None,
+    collected: dict[str, Any],
+    shape: str,
+    previous: str | None,
+) -> None:
+    result = classify(
+        SEED, call_object(status, conv, collected, shape=shape), previous_outcome=previous
+    )
+    if not result.final:
+        assert result.outcome == "in_progress"
+        return
+    assert result.outcome in OUTCOMES
+    disposition = decide(result)
+    assert disposition.action in ALLOWED_ACTIONS[result.outcome]
+    if disposition.action == "appointment":
+        assert result.appointment is not None and result.appointment.fecha is not None
+    if result.outcome == "review" and result.appointment is not None:
+        assert result.appointment.fecha is None
+    for problem in result.problems:
+        assert not re.search(r"[0-9](?:[\s.\-()/]*[0-9]){5,}", problem)
+    assert all("ZQX" not in p for p in result.problems)  # collected text never shows
