@@ -180,3 +180,32 @@ def build_call_data(
             max_total_chars, len(dropped), ", ".join(dropped[:10])[:300],
         )  # fmt: skip
     return result
+
+
+def call_ref_of(pearl_response: Mapping[str, Any] | None) -> int | None:
+    """Our call reference echoed back in a Pearl call object or webhook: ``callData.callRef``
+    (also ``CallData.CallRef`` / any case), as a positive int; None when absent or not a
+    reference we could have sent (junk never raises)."""
+    if not isinstance(pearl_response, Mapping):
+        return None
+    data = _get_any_case(pearl_response, "callData")
+    if not isinstance(data, Mapping):
+        return None
+    value = _get_any_case(data, CALL_REF_KEY)
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip()) if len(value.strip()) <= 18 else None
+    if isinstance(value, int) and 1 <= value < 2**63:
+        return value
+    return None
+
+
+def _get_any_case(mapping: Mapping[str, Any], name: str) -> Any:
+    if name in mapping:
+        return mapping[name]
+    lowered = name.lower()
+    for key, value in mapping.items():
+        if isinstance(key, str) and key.lower() == lowered:
+            return value
+    return None

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from call_data import (
     DEFAULT_CALL_DATA_MAPPING,
     build_call_data,
+    call_ref_of,
     lead_call_data,
     parse_call_data_mapping,
 )
@@ -184,3 +185,32 @@ def test_property_any_lead_gives_bounded_strings(
     text = json.dumps(data, ensure_ascii=False)
     assert len(text) <= 2000
     text.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("response", "expected"),
+    [
+        ({"callData": {"callRef": "41"}}, 41),
+        ({"callData": {"callRef": 41}}, 41),
+        ({"CallData": {"CallRef": " 41 "}}, 41),
+        ({"calldata": {"callref": "7"}}, 7),
+        ({"callData": {"callRef": "0"}}, None),
+        ({"callData": {"callRef": "-3"}}, None),
+        ({"callData": {"callRef": "4.0"}}, None),
+        ({"callData": {"callRef": True}}, None),
+        ({"callData": {"callRef": "9" * 40}}, None),
+        ({"callData": {"callRef": "٤١"}}, None),  # Arabic-Indic digits are not ours
+        ({"callData": "callRef=41"}, None),
+        ({"callData": None}, None),
+        ({}, None),
+        (None, None),
+        ([("callData", {"callRef": "1"})], None),
+    ],
+)
+def test_call_ref_of(response: Any, expected: int | None) -> None:
+    assert call_ref_of(response) == expected
+
+
+def test_call_ref_round_trip() -> None:
+    sent = build_call_data(LEAD, None, 12345)
+    assert call_ref_of({"id": "call-1", "callData": sent}) == 12345
