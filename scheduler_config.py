@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays as holidays_lib
 
 import db
+import dispositions as _dispositions  # outcome dispositions (see the marked blocks below)
 import queries
 from working_time import (
     DEFAULT_DAYS,
@@ -68,6 +69,10 @@ class SchedulerConfig:
     max_attempts: Mapping[str, int]  # valid `<prefix>_max_attempts` values by prefix
     problems: tuple[str, ...] = ()
     _numbers: dict[tuple, float] = field(default_factory=dict, compare=False, repr=False)
+    # --- dispositions (dispositions.py): <outcome>_action/_closure_reason/_status_level_1/2/
+    # _do_not_call, collected_info_rules, pearl_call_data ---
+    dispositions: _dispositions.DispositionConfig = _dispositions.DEFAULT_DISPOSITION_CONFIG
+    # --- end dispositions ---
 
     def retry_for(self, outcome: str) -> RetryConfig:
         """Resolve delay and max attempts for an outcome, each on its own:
@@ -283,12 +288,16 @@ def parse_config(raw: Mapping[str, str | None], *, log: bool = True) -> Schedule
                     problems.add(key, value, fallback)
                 else:
                     target[key[: -len(suffix)]] = parsed
+    # --- dispositions (dispositions.py) ---
+    disposition_config = _dispositions.parse_disposition_config(raw, log=log)
+    # --- end dispositions ---
     return SchedulerConfig(
         raw=dict(raw),
         working_time=_working_time(raw, problems),
         delays=delays,
         max_attempts=attempts,
-        problems=tuple(problems.lines),
+        problems=tuple(problems.lines) + disposition_config.problems,
+        dispositions=disposition_config,
     )
 
 
@@ -372,6 +381,10 @@ def validate_setting(key: str, value: str) -> str | None:
         return "key and value must be text"
     if len(value.strip()) > MAX_VALUE_LENGTH:
         return f"{_short(key)} value is longer than {MAX_VALUE_LENGTH} characters"
+    # --- dispositions (dispositions.py) ---
+    if _dispositions.owns_key(key):
+        return _dispositions.validate_setting(key, value)
+    # --- end dispositions ---
     for suffix, parser in (
         ("_delay_hours", parse_delay_hours),
         ("_max_attempts", parse_max_attempts),
@@ -444,4 +457,7 @@ def effective_settings(config: SchedulerConfig) -> dict[str, str]:
         values[f"working_hours_{day}"] = f"{start:%H:%M}-{end:%H:%M}"
     for key in NUMBER_SETTINGS:
         values[key] = f"{config.setting(key):g}"
+    # --- dispositions (dispositions.py) ---
+    values.update(_dispositions.effective_values(config.dispositions, config.raw))
+    # --- end dispositions ---
     return values

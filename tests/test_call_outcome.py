@@ -103,12 +103,22 @@ def test_outcomes_set() -> None:
         "busy",
         "no_answer",
         "hang_up",
+        "voicemail",
+        "failed",
+        "unreachable",
         "invalid_phone",
         "blacklisted",
         "not_interested",
+        "not_successful",
+        "appointment",
+        "callback",
+        "review",
+        "unknown",
         "success",
         "error",
+        "not_placed",
     } == OUTCOMES
+    assert "in_progress" not in OUTCOMES
     assert Outcome.NOT_INTERESTED == "not_interested"
     assert type(Outcome.SUCCESS) is str
 
@@ -119,12 +129,12 @@ def test_outcomes_set() -> None:
 @pytest.mark.parametrize(
     ("status", "expected"),
     [
-        (3, "error"),  # InProgress: nothing else says anything
-        (4, "success"),  # Completed
+        (3, "in_progress"),  # InProgress: not a result
+        (4, "unknown"),  # Completed without a conversationStatus: reviewed, never success
         (5, "busy"),
-        (6, "invalid_phone"),  # Failed
+        (6, "failed"),  # Failed: a carrier glitch the first time
         (7, "no_answer"),
-        (8, "error"),  # Canceled
+        (8, "not_placed"),  # Canceled: never reached the person
         (1, "error"),  # unknown
         (999, "error"),
     ],
@@ -137,12 +147,15 @@ def test_each_pearl_status_alone(status: int, expected: str) -> None:
     ("conv", "expected"),
     [
         (10, "hang_up"),  # NeedRetry
-        (20, "error"),  # InCallQueue: nothing else says anything
-        (70, "no_answer"),  # VoiceMailLeft
+        (1, "in_progress"),  # New
+        (20, "in_progress"),  # InCallQueue
+        (30, "invalid_phone"),  # WrongCountryCode
+        (40, "in_progress"),  # OnCall
+        (70, "voicemail"),  # VoiceMailLeft
         (100, "success"),
-        (110, "not_interested"),
+        (110, "not_successful"),  # Pearl's own success criteria not met, not a refusal
         (130, "success"),
-        (150, "invalid_phone"),  # Unreachable
+        (150, "unreachable"),  # Unreachable is not a wrong number
         (220, "blacklisted"),
         (300, "no_answer"),  # QueueAbandon
         (500, "error"),
@@ -159,12 +172,12 @@ def test_each_conversation_status_alone(conv: int, expected: str) -> None:
     [
         ("5", None, "busy"),
         (" 7 ", None, "no_answer"),
-        ("6\n", None, "invalid_phone"),
-        ("4", None, "success"),
+        ("6\n", None, "failed"),
+        ("4", None, "unknown"),
         (None, "220", "blacklisted"),
-        (None, " 150 ", "invalid_phone"),
+        (None, " 150 ", "unreachable"),
         (None, "100", "success"),
-        (None, "110", "not_interested"),
+        (None, "110", "not_successful"),
         # Not integer strings / not numbers: ignored.
         (None, "100.0", "error"),
         (None, 100.0, "error"),
@@ -224,48 +237,57 @@ def test_code_parsing(raw: Any, expected: int | None) -> None:
 @pytest.mark.parametrize(
     ("call_result", "response", "expected"),
     [
-        # Rule 1 internal order.
+        # Pearl facts before any conversation.
         ({}, pearl(status=6, conv=220), "blacklisted"),
         ({}, pearl(status=5, conv=220), "blacklisted"),
-        ({}, pearl(status=5, conv=150), "invalid_phone"),
-        ({}, pearl(status=7, conv=150), "invalid_phone"),
-        ({}, pearl(status=5, conv=70), "busy"),
+        ({}, pearl(status=8, conv=100), "not_placed"),
+        ({"outcome": "busy"}, pearl(status=8), "not_placed"),
+        (
+            {},
+            pearl(status=8, collectedInfo=info(nuevaCita="14-10-2025")),
+            "not_placed",
+        ),
+        # No-contact codes, internal order.
+        ({}, pearl(status=6, conv=150), "failed"),
+        ({}, pearl(status=5, conv=150), "unreachable"),
+        ({}, pearl(status=7, conv=150), "unreachable"),
+        ({}, pearl(status=7, conv=70), "voicemail"),
+        ({}, pearl(status=5, conv=70), "voicemail"),
         ({}, pearl(status=7, conv=10), "no_answer"),
         ({}, pearl(status=4, conv=10), "hang_up"),
-        ({}, pearl(status=4, conv=70), "no_answer"),
+        ({}, pearl(status=4, conv=70), "voicemail"),
         ({}, pearl(status=4, conv=300), "no_answer"),
-        # Rule 1 beats everything else.
-        ({}, pearl(status=4, conv=150), "invalid_phone"),
+        ({}, pearl(status=4, conv=150), "unreachable"),
         ({"success": True}, pearl(status=5), "busy"),
         ({"outcome": "success"}, pearl(status=5, conv=100), "busy"),
         ({"outcome": "no interesado"}, pearl(status=7), "no_answer"),
-        ({}, pearl(status=6, conv=110), "invalid_phone"),
-        # Rule 2: declined overrides success.
+        ({}, pearl(status=6, conv=110), "failed"),
+        # Declined wording beats the conversation codes.
         (
             {},
             pearl(status=4, conv=100, collectedInfo=info(motivo="No interesado")),
             "not_interested",
         ),
         ({}, pearl(conv=100, collectedInfo=info(callResult="not_interested")), "not_interested"),
-        ({"outcome": "success"}, pearl(status=4, conv=110), "not_interested"),
+        ({"outcome": "Not interested"}, pearl(status=4, conv=110), "not_interested"),
         ({"outcome": "Not interested"}, pearl(status=4, conv=130), "not_interested"),
         ({"success": True, "callResult": "rechaza la oferta"}, pearl(status=4), "not_interested"),
         ({"outcome": "busy", "callResult": "no le interesa"}, None, "not_interested"),
-        # Rule 3 beats rule 4 and the caller's fields.
-        ({}, pearl(status=8, conv=100), "success"),
+        # 110 with no other signal is only Pearl's own criteria not met.
+        ({"outcome": "success"}, pearl(status=4, conv=110), "not_successful"),
+        # Conversation codes beat the caller's fields.
         ({"outcome": "busy"}, pearl(conv=130), "success"),
         ({"outcome": "error"}, pearl(conv=100), "success"),
-        # Rule 4 beats the caller's fields.
         ({"outcome": "success"}, pearl(conv=500), "error"),
-        ({"outcome": "busy"}, pearl(status=8), "error"),
         ({"outcome": "success"}, pearl(status=4, conv=500), "error"),
-        # Rule 5 beats Pearl status 4, the success flag and text.
-        ({"outcome": "busy"}, pearl(status=4), "busy"),
-        ({"outcome": "no_answer"}, pearl(status=4), "no_answer"),
+        # A completed call without a known conversationStatus beats the caller's keywords.
+        ({"outcome": "busy"}, pearl(status=4), "unknown"),
+        ({"outcome": "no_answer"}, pearl(status=4), "unknown"),
+        ({"outcome": "voicemail"}, pearl(status=4, conv=999), "unknown"),
+        ({"outcome": "voicemail"}, pearl(conv=999), "voicemail"),
         ({"callResult": "hang_up", "success": True}, None, "hang_up"),
         ({"status": "timeout", "error_message": "wrong number"}, None, "no_answer"),
-        ({"outcome": "busy"}, pearl(status=3, conv=20), "busy"),
-        # Rule 5 field order: outcome, callResult, collectedInfo callResult, status.
+        # Caller field order: outcome, callResult, collectedInfo callResult, status.
         ({"outcome": "busy", "callResult": "no_answer", "status": "error"}, None, "busy"),
         ({"outcome": "weird", "callResult": "no_answer", "status": "error"}, None, "no_answer"),
         ({"outcome": "weird", "status": "error"}, None, "error"),
@@ -273,20 +295,21 @@ def test_code_parsing(raw: Any, expected: int | None) -> None:
         ({"callResult": "rejected"}, pearl(collectedInfo=info(callResult="busy")), "hang_up"),
         ({"callResult": "???"}, pearl(collectedInfo=info(callResult="busy")), "busy"),
         ({"status": "error"}, pearl(collectedInfo=info(callResult="busy")), "busy"),
-        # Rule 6: status 4 beats the success flag / text.
-        ({"success": False}, pearl(status=4), "success"),
-        ({"status": "failed", "error_message": "line busy"}, pearl(status=4), "success"),
-        # Rule 7 beats text.
+        # A completed call with an unknown conversationStatus is never success.
+        ({"success": True}, pearl(status=4), "unknown"),
+        ({"success": True}, pearl(status=4, conv=42), "unknown"),
+        ({"status": "failed", "error_message": "line busy"}, pearl(status=4), "unknown"),
+        # The success flag beats text.
         ({"success": True, "error_message": "busy"}, None, "success"),
         ({"success": "TRUE "}, None, "success"),
-        ({"success": "true", "status": "failed"}, pearl(status=3), "success"),
-        # Rule 8 only when nothing else matched.
+        # Text phrases only when nothing else matched.
         ({"status": "failed", "error_message": "Line busy"}, None, "busy"),
-        ({"status": "failed", "error_message": "Line busy"}, pearl(status=3, conv=20), "busy"),
-        # Rule 9.
+        ({"status": "failed", "error_message": "Buzón lleno"}, None, "voicemail"),
+        # Otherwise error.
         ({"status": "failed"}, None, "error"),
         ({}, None, "error"),
-        ({}, pearl(status=3, conv=20), "error"),
+        ({}, pearl(status=1), "error"),
+        ({}, pearl(conv=42), "error"),
     ],
 )
 def test_precedence(call_result: dict[str, Any], response: Any, expected: str) -> None:
@@ -368,7 +391,7 @@ def test_caller_keyword_separators(value: str, expected: str) -> None:
 @pytest.mark.parametrize("status", ["failed", "FAILED", "unknown", "", "  ", "pending"])
 def test_status_failed_alone_says_nothing(status: str) -> None:
     assert classify_call_result({"status": status}) == "error"
-    assert classify_call_result({"status": status}, pearl(status=4)) == "success"
+    assert classify_call_result({"status": status}, pearl(status=4)) == "unknown"
 
 
 # --------------------------------------------------------------------------- declined wording
@@ -468,11 +491,12 @@ def test_declined_wording_ignores_summary_and_transcript() -> None:
         ("NO CONTESTA", "no_answer"),
         ("sin respuesta", "no_answer"),
         ("Sin Respuesta", "no_answer"),
-        ("buzón", "no_answer"),
-        ("Buzon de voz", "no_answer"),
-        ("BUZÓN", "no_answer"),
-        ("voicemail", "no_answer"),
-        ("Reached VoiceMail", "no_answer"),
+        ("buzón", "voicemail"),
+        ("Buzon de voz", "voicemail"),
+        ("BUZÓN", "voicemail"),
+        ("voicemail", "voicemail"),
+        ("Reached VoiceMail", "voicemail"),
+        ("salta el contestador", "voicemail"),
         # hang_up
         ("colgó", "hang_up"),
         ("Colgo", "hang_up"),
@@ -515,7 +539,7 @@ def test_text_phrases_in_collected_info() -> None:
     response = pearl(collectedInfo=info(nota="Número fuera de servicio"))
     assert classify_call_result({}, response) == "invalid_phone"
     flat = pearl(collectedInfo={"nota": "Buzón de voz"})
-    assert classify_call_result({}, flat) == "no_answer"
+    assert classify_call_result({}, flat) == "voicemail"
 
 
 def test_text_phrases_ignore_summary_transcript_and_tags() -> None:
@@ -571,8 +595,9 @@ def test_pearl_response_must_be_mapping_or_none(response: Any) -> None:
 
 def test_other_mapping_types_accepted() -> None:
     call_result = MappingProxyType({"outcome": "busy"})
-    response = MappingProxyType({"status": "4"})
+    response = MappingProxyType({"id": "call-1", "status": "2"})
     assert classify_call_result(call_result, response) == "busy"
+    assert classify_call_result(call_result, MappingProxyType({"status": "4"})) == "unknown"
 
 
 @pytest.mark.parametrize(
@@ -666,8 +691,8 @@ def test_collected_info_missing_or_none() -> None:
 
 def test_realistic_webhook() -> None:
     call_result = {"callResult": "completed", "status": "completed", "call_id": "66f2a1c9"}
-    assert classify_call_result(call_result, REALISTIC_WEBHOOK) == "success"
-    assert classify_call_result({}, REALISTIC_WEBHOOK) == "success"
+    assert classify_call_result(call_result, REALISTIC_WEBHOOK) == "appointment"
+    assert classify_call_result({}, REALISTIC_WEBHOOK) == "appointment"
     appt = extract_appointment(call_result, REALISTIC_WEBHOOK)
     assert appt == Appointment(
         fecha=date(2026, 3, 15), hora=time(10, 30), confirmed=True, problems=()
@@ -716,8 +741,6 @@ def test_valid_dates(raw: str, expected: date) -> None:
         "15-03-26",
         "mañana",
         "15 de marzo",
-        "2026-03-15T10:00:00",
-        "15-03-2026 10:30",
         "١٥-٠٣-٢٠٢٦",  # Arabic-Indic digits
         "15-03-2026" + " " * 80 + "junk",
         20260315,
@@ -728,6 +751,7 @@ def test_valid_dates(raw: str, expected: date) -> None:
     ],
 )
 def test_invalid_dates_are_problems(raw: Any) -> None:
+    """Unreadable dates are problems that never show the collected text."""
     response = pearl(collectedInfo=info(fechaDeseada=raw, horaDeseada="10:00"))
     appt = extract_appointment({"callResult": "Cita reservada"}, response)
     assert appt is not None
@@ -736,6 +760,26 @@ def test_invalid_dates_are_problems(raw: Any) -> None:
     assert appt.confirmed is True
     assert len(appt.problems) == 1
     assert "fechaDeseada" in appt.problems[0]
+    if isinstance(raw, str) and raw.strip():
+        assert raw.strip() not in appt.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected_date", "expected_time"),
+    [
+        ("2026-03-15T10:00:00", date(2026, 3, 15), time(10, 0)),
+        ("15-03-2026 10:30", date(2026, 3, 15), time(10, 30)),
+        ("15/03/2026 10:30-11:00", date(2026, 3, 15), time(10, 30)),
+    ],
+)
+def test_date_with_time_in_fecha_deseada(
+    raw: str, expected_date: date, expected_time: time
+) -> None:
+    """A time inside fechaDeseada wins over horaDeseada (it came with the date)."""
+    response = pearl(collectedInfo=info(fechaDeseada=raw, horaDeseada="18:00"))
+    appt = extract_appointment({}, response)
+    assert appt is not None
+    assert (appt.fecha, appt.hora, appt.problems) == (expected_date, expected_time, ())
 
 
 @pytest.mark.parametrize(
@@ -773,7 +817,7 @@ def test_valid_times(raw: str, expected: time) -> None:
         "10:30 PM",
         "10h30",
         "por la mañana",
-        "10:30:15.5",
+        "10:30-25:00",
         1030,
         10.5,
         False,
@@ -946,7 +990,7 @@ _PEARL = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(call_result=_MAPPINGS, pearl_response=_PEARL)
 def test_property_never_raises(call_result: dict[Any, Any], pearl_response: Any) -> None:
-    assert classify_call_result(call_result, pearl_response) in OUTCOMES
+    assert classify_call_result(call_result, pearl_response) in OUTCOMES | {"in_progress"}
     appt = extract_appointment(call_result, pearl_response)
     assert appt is None or isinstance(appt, Appointment)
     if appt is not None:
