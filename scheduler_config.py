@@ -454,7 +454,8 @@ def dead_settings(raw: Mapping[str, str | None]) -> list[str]:
         if not wt.preference_available(preference):
             lines.append(
                 f"{key}={value:%H:%M} leaves no {preference} working time on any day: "
-                f"a {preference} preference falls back to the whole day"
+                f"{'an' if preference[0] in 'aeiou' else 'a'} {preference} preference falls "
+                "back to the whole day"
             )
     return lines
 

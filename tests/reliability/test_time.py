@@ -70,6 +70,7 @@ def _check_night(lead_ids: list[int]) -> list[dict]:
     ],
 )
 def test_dispatch_through_a_dst_night(night_start, window_utc):
+    set_config("calling_law", "off")  # night calls on a Sunday: outside Spain's legal window
     set_config("working_days", "1,2,3,4,5,6,7")
     set_config("working_hours_start", "01:30")
     set_config("working_hours_end", "04:30")
@@ -127,6 +128,7 @@ def test_nothing_dialled_on_a_holiday_or_weekend():
     ],
 )
 def test_rescheduling_inside_a_dst_change_uses_real_time(failed_at, expected):
+    set_config("calling_law", "off")
     set_config("working_days", "1,2,3,4,5,6,7")
     set_config("working_hours_start", "00:00")
     set_config("working_hours_end", "23:59")
