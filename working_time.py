@@ -143,6 +143,7 @@ class WorkingTime:
             if any(_clip(self._weekday_windows(day), preference, self) for day in sorted(self.days))
         )
         object.__setattr__(self, "_preferences_available", available)
+        object.__setattr__(self, "_cache", {})
 
     @property
     def start(self) -> time:
@@ -215,19 +216,37 @@ def effective_windows(
     within the legal envelope for `country` ('ES' or 'ES-MD'; default the business
     country `wt.law_country`), clipped to `preference` when that part of the day has
     working time on some weekday. [] when nothing may be called that day."""
-    preference = _check_preference(preference)
-    if not wt.is_working_day(local_date):
-        return []
-    windows: list[Window] = list(wt.windows_for(local_date))
-    law = wt.calling_law
-    if law is not None:
-        envelope = law_windows(
-            law, local_date, lunch_break=wt.law_lunch_break, country=country or wt.law_country
-        )
-        windows = intersect_windows(windows, envelope)
-    if preference is not None and wt.preference_available(preference):
-        windows = _clip(windows, preference, wt)
+    return list(_effective(wt, local_date, country, _check_preference(preference)))
+
+
+def _effective(
+    wt: WorkingTime, local_date: date, country: str | None, preference: str | None
+) -> tuple[Window, ...]:
+    """effective_windows for a checked preference, memoised on the WorkingTime (the hot
+    path of every dispatch decision; a WorkingTime is immutable, so entries never go stale)."""
+    cache: dict = wt._cache  # type: ignore[attr-defined]
+    key = (local_date, country, preference)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    windows: tuple[Window, ...] = ()
+    if wt.is_working_day(local_date):
+        windows = wt.windows_for(local_date)
+        law = wt.calling_law
+        if law is not None:
+            envelope = law_windows(
+                law, local_date, lunch_break=wt.law_lunch_break, country=country or wt.law_country
+            )
+            windows = tuple(intersect_windows(windows, envelope))
+        if preference is not None and wt.preference_available(preference):
+            windows = tuple(_clip(windows, preference, wt))
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = windows
     return windows
+
+
+_CACHE_SIZE = 4096
 
 
 def _aware_utc(moment: datetime, what: str) -> datetime:
@@ -248,8 +267,7 @@ def _is_working(instant: datetime, wt, zone, country, preference) -> bool:
     local = instant.astimezone(zone)
     wall = local.time().replace(tzinfo=None)
     return any(
-        start <= wall < end
-        for start, end in effective_windows(wt, local.date(), country, preference=preference)
+        start <= wall < end for start, end in _effective(wt, local.date(), country, preference)
     )
 
 
@@ -305,7 +323,7 @@ def _bisect_transition(zone: ZoneInfo, low: datetime, high: datetime) -> datetim
 
 def _candidates(day: date, wt, zone, country, preference) -> Iterable[datetime]:
     """The instants at which working time may begin around a local date."""
-    for start, _ in effective_windows(wt, day, country, preference=preference):
+    for start, _ in _effective(wt, day, country, preference):
         for fold in (0, 1):
             yield datetime.combine(day, start, tzinfo=zone).replace(fold=fold).astimezone(UTC)
     yield from _transitions_on(zone, day)
