@@ -420,3 +420,16 @@ def test_cache_disabled_reads_every_time(clean_db, monkeypatch):
 
     sql("UPDATE scheduler_config SET config_value = '9' WHERE config_key = 'default_delay_hours'")
     assert get_retry_config_from_db("busy")["delay_hours"] == 9.0
+
+
+def test_no_lawful_time_at_all_falls_back_to_the_defaults_with_a_problem():
+    config = parse_config({"working_days": "6,7", "working_hours": "10:00-14:00"}, log=False)
+    wt = config.working_time
+    assert wt.days == frozenset({1, 2, 3, 4, 5}) and wt.windows == ((time(10), time(20)),)
+    assert [p.split("=")[0] for p in config.problems] == ["working_days/working_hours"]
+    assert "leave no time to call" in config.problems[0]
+    night = parse_config({"working_hours": "21:00-23:00"}, log=False)
+    assert night.working_time.windows == ((time(10), time(20)),) and night.problems
+    unlawful_but_off = parse_config({"working_days": "6,7", "calling_law": "off"}, log=False)
+    assert unlawful_but_off.working_time.days == frozenset({6, 7})
+    assert unlawful_but_off.problems == ()
