@@ -176,6 +176,7 @@ class WorkingTime:
             law = self.calling_law
             if weekday not in law.days:
                 return []
+            # 1 January 2001 was a Monday: date(2001, 1, weekday) is that weekday.
             envelope = law_windows(law, date(2001, 1, weekday), lunch_break=self.law_lunch_break,
                                    country=None)  # fmt: skip
             windows = intersect_windows(windows, envelope)

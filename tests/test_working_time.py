@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from calling_law import CALLING_LAWS, HolidayCalendar, country_for_lead
 from reprogramar_llamadas_simple import calculate_next_working_datetime
@@ -454,3 +456,60 @@ def test_callback_at_a_time_inside_a_dst_gap_skips_that_day():
 )
 def test_country_for_lead(phone, zone, expected):
     assert country_for_lead(phone, zone) == expected
+
+
+# --- a property over random configurations -----------------------------------------------
+
+minutes_of_day = st.integers(min_value=0, max_value=24 * 60 - 1)
+
+
+@st.composite
+def working_times(draw) -> WorkingTime:
+    cuts = sorted(draw(st.sets(minutes_of_day, min_size=2, max_size=6)))
+    pairs = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts) - 1, 2)]
+    windows = tuple((time(a // 60, a % 60), time(b // 60, b % 60)) for a, b in pairs)
+    law = draw(st.booleans())
+    return WorkingTime(
+        timezone=ZoneInfo(draw(st.sampled_from(["Europe/Madrid", "America/New_York"]))),
+        days=frozenset(draw(st.sets(st.integers(1, 7), min_size=1))),
+        windows=windows,
+        calling_law=CALLING_LAWS["ES"] if law else None,
+        law_lunch_break=draw(st.booleans()),
+        law_country="ES",
+        holiday_calendar=HolidayCalendar("ES") if draw(st.booleans()) else None,
+    )
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    wt=working_times(),
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)),
+    preference=st.sampled_from([None, "morning", "afternoon"]),
+    country=st.sampled_from([None, "ES", "ES-MD", "US"]),
+)
+def test_next_working_instant_obeys_config_law_and_preference(wt, start, preference, country):
+    moment = start.replace(tzinfo=UTC)
+    try:
+        result = next_working_instant(moment, wt, preference=preference, country=country)
+    except NoWorkingTimeError:
+        assert not any(weekly_windows(wt).values())
+        return
+    kwargs = {"preference": preference, "country": country}
+    assert result >= moment and is_working_instant(result, wt, **kwargs)
+    wall = result.astimezone(wt.timezone)
+    assert any(s <= wall.time() < e for s, e in wt.windows)  # the configuration
+    assert wall.isoweekday() in wt.days
+    if wt.calling_law is not None:  # the law, in the lead's local time and country
+        assert wall.isoweekday() <= 5 and time(9) <= wall.time() < time(21)
+        assert not (wt.law_lunch_break and time(15) <= wall.time() < time(16))
+        lead_country = country or ("ES" if wt.timezone.key == "Europe/Madrid" else "US")
+        assert wall.date() not in HolidayCalendar(lead_country)
+    if preference == "morning" and wt.preference_available("morning"):
+        assert wall.time() < wt.morning_end
+    if preference == "afternoon" and wt.preference_available("afternoon"):
+        assert wall.time() >= wt.afternoon_start
+    # Nothing earlier within six hours (on the minute grid) was working time.
+    probe = moment
+    while probe < min(result, moment + timedelta(hours=6)):
+        assert not is_working_instant(probe, wt, **kwargs), probe
+        probe = (probe + timedelta(minutes=1)).replace(second=0, microsecond=0)
