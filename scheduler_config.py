@@ -42,6 +42,7 @@ from working_time_config import (  # noqa: F401  (re-exported for callers and te
     validate_working_time_setting,
     windows_from_slots,
     windows_from_text,
+    working_time_report,
 )
 
 logger = logging.getLogger(__name__)

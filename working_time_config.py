@@ -32,6 +32,7 @@ from working_time import (
     check_windows,
     format_window,
     format_windows,
+    law_warnings,
     weekly_windows,
 )
 
@@ -474,3 +475,16 @@ def effective_working_time_settings(wt: WorkingTime) -> dict[str, str]:
     for day, windows in sorted(wt.day_windows.items()):
         values[f"working_hours_{day}"] = format_windows(windows)
     return values
+
+
+def working_time_report(raw: Mapping[str, str | None]) -> dict[str, Any]:
+    """For check-config: each weekday's windows after the legal guard (holidays aside)
+    and every warning (dead combinations, then what the law cuts). Never raises.
+
+    {"windows": {"Monday": "10:00-14:00,16:00-21:00", ..., "Sunday": ""},
+     "warnings": ["working_hours_6 is set but day 6 is not in working_days ...", ...]}
+    """
+    wt = build_working_time(raw, _Silent())
+    names = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+    windows = {names[day - 1]: format_windows(w) for day, w in weekly_windows(wt).items()}
+    return {"windows": windows, "warnings": dead_settings(raw) + law_warnings(wt)}

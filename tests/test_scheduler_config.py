@@ -433,3 +433,29 @@ def test_no_lawful_time_at_all_falls_back_to_the_defaults_with_a_problem():
     unlawful_but_off = parse_config({"working_days": "6,7", "calling_law": "off"}, log=False)
     assert unlawful_but_off.working_time.days == frozenset({6, 7})
     assert unlawful_but_off.problems == ()
+
+
+def test_working_time_report_for_check_config():
+    report = scheduler_config.working_time_report(
+        {
+            "working_days": "1,2,3,4,5,6",
+            "working_hours": "08:00-14:00,16:00-22:00",
+            "working_hours_7": "10:00-12:00",
+        }
+    )
+    assert report["windows"]["Monday"] == "09:00-14:00,16:00-21:00"
+    assert report["windows"]["Saturday"] == "" and report["windows"]["Sunday"] == ""
+    warnings = report["warnings"]
+    assert warnings[0].startswith("working_hours_7 is set but day 7 is not in working_days")
+    assert any(w.startswith("Monday, Tuesday") and "allows only 09:00-21:00" in w for w in warnings)
+    assert any(w.startswith("Saturday:") and "allows no calls" in w for w in warnings)
+    quiet = scheduler_config.working_time_report({})
+    assert quiet == {
+        "windows": {
+            **{day: "10:00-20:00" for day in ("Monday", "Tuesday", "Wednesday", "Thursday",
+                                              "Friday")},
+            "Saturday": "",
+            "Sunday": "",
+        },
+        "warnings": [],
+    }  # fmt: skip
