@@ -119,6 +119,7 @@ class HolidayCalendar:
         return isinstance(day, date) and is_public_holiday(self.country, day)
 
 
+@functools.lru_cache(maxsize=256)
 def holiday_calendar_exists(country: str) -> bool:
     """Whether the `holidays` package knows the country (and subdivision, when given)."""
     code, subdivision = split_country(country)
