@@ -8,7 +8,6 @@ SCHEDULER_CONFIG_CACHE_SECONDS (default 60, 0 = read every time).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -17,21 +16,34 @@ import threading
 import time as _time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import holidays as holidays_lib
 
 import db
 import dispositions as _dispositions  # outcome dispositions (see the marked blocks below)
 import queries
-from working_time import (
-    DEFAULT_DAYS,
-    DEFAULT_END,
-    DEFAULT_START,
-    DEFAULT_TIMEZONE,
-    WorkingTime,
+from working_time import WorkingTime
+
+# --- working time: parsed in working_time_config.py, re-exported here ----------------------
+from working_time_config import (  # noqa: F401  (re-exported for callers and tests)
+    WORKING_TIME_KEYS,
+    build_working_time,
+    dead_settings,
+    effective_working_time_settings,
+    is_working_time_key,
+    parse_bool,
+    parse_calling_law,
+    parse_hhmm,
+    parse_holiday_dates,
+    parse_holidays_country,
+    parse_hours_range,
+    parse_time_slots,
+    parse_timezone,
+    parse_windows,
+    parse_working_days,
+    validate_working_time_setting,
+    windows_from_slots,
+    windows_from_text,
+    working_time_report,
 )
 
 logger = logging.getLogger(__name__)
@@ -43,8 +55,6 @@ DEFAULT_MAX_ATTEMPTS = 3
 MAX_DELAY_HOURS = 24 * 366
 MAX_ATTEMPTS_LIMIT = 1000
 DEFAULT_CACHE_SECONDS = 60.0
-
-_HHMM = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 
 @dataclass(frozen=True)
@@ -135,79 +145,6 @@ def parse_max_attempts(raw: Any) -> int | None:
     return int(value)
 
 
-def parse_hhmm(raw: Any) -> time | None:
-    """'HH:MM' or 'HH:MM:SS' (24 h) as a time, else None."""
-    match = _HHMM.fullmatch(str(raw).strip()) if raw is not None else None
-    if not match:
-        return None
-    hour, minute, second = (int(g) if g else 0 for g in match.groups())
-    if hour > 23 or minute > 59 or second > 59:
-        return None
-    return time(hour, minute, second)
-
-
-def parse_hours_range(raw: Any) -> tuple[time, time] | None:
-    """'HH:MM-HH:MM' with start before end, else None."""
-    parts = str(raw).split("-") if raw is not None else []
-    if len(parts) != 2:
-        return None
-    start, end = parse_hhmm(parts[0]), parse_hhmm(parts[1])
-    if start is None or end is None or not start < end:
-        return None
-    return start, end
-
-
-def parse_working_days(raw: Any) -> frozenset[int] | None:
-    """'1,2,3,4,5' or '[1, 2, 3, 4, 5]' (1 = Monday) as a set, else None."""
-    text = str(raw).strip() if raw is not None else ""
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except ValueError:
-            return None
-        if not isinstance(items, list):
-            return None
-    else:
-        items = [part.strip() for part in text.split(",")]
-    days = set()
-    for item in items:
-        if isinstance(item, bool):
-            return None
-        try:
-            day = int(item)
-        except (TypeError, ValueError):
-            return None
-        if not 1 <= day <= 7 or str(item).strip() not in {str(day), str(day) + ".0"}:
-            return None
-        days.add(day)
-    return frozenset(days) or None
-
-
-def parse_timezone(raw: Any) -> ZoneInfo | None:
-    """An IANA zone name as a ZoneInfo, else None."""
-    name = str(raw).strip() if raw is not None else ""
-    if not name or len(name) > 64 or ".." in name or name.startswith("/"):
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        return None
-
-
-def parse_holiday_dates(raw: Any) -> tuple[frozenset[date], list[str]]:
-    """Comma-separated YYYY-MM-DD dates: the valid ones, and the entries that are not."""
-    dates, bad = set(), []
-    for part in str(raw or "").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            dates.add(date.fromisoformat(part))
-        except ValueError:
-            bad.append(part)
-    return frozenset(dates), bad
-
-
 class _Problems:
     """Collects one warning per invalid key during a parse."""
 
@@ -220,55 +157,6 @@ class _Problems:
         self.lines.append(line)
         if self.log:
             logger.warning("scheduler_config %s", line)
-
-
-def _holiday_calendar(raw: Mapping[str, str | None], problems: _Problems) -> Any:
-    country = (raw.get("holidays_country") or "").strip()
-    if not country:
-        return None
-    subdivision = (raw.get("holidays_subdivision") or "").strip() or None
-    try:
-        return holidays_lib.country_holidays(country, subdiv=subdivision)
-    except (NotImplementedError, KeyError, ValueError) as exc:
-        problems.add("holidays_country", f"{country}/{subdivision}", f"no calendar ({exc})")
-        return None
-
-
-def _working_time(raw: Mapping[str, str | None], problems: _Problems) -> WorkingTime:
-    def pick(key: str, parser, default, shown_default):
-        value = raw.get(key)
-        if value is None or not str(value).strip():
-            return default
-        parsed = parser(value)
-        if parsed is None:
-            problems.add(key, value, shown_default)
-            return default
-        return parsed
-
-    zone = pick("timezone", parse_timezone, ZoneInfo(DEFAULT_TIMEZONE), DEFAULT_TIMEZONE)
-    days = pick("working_days", parse_working_days, DEFAULT_DAYS, "1,2,3,4,5")
-    start = pick("working_hours_start", parse_hhmm, DEFAULT_START, "10:00")
-    end = pick("working_hours_end", parse_hhmm, DEFAULT_END, "20:00")
-    if not start < end:
-        problems.add("working_hours_start/end", f"{start}-{end}", "10:00-20:00")
-        start, end = DEFAULT_START, DEFAULT_END
-    day_hours = {}
-    for day in range(1, 8):
-        hours = pick(f"working_hours_{day}", parse_hours_range, None, "the general hours")
-        if hours is not None:
-            day_hours[day] = hours
-    dates, bad = parse_holiday_dates(raw.get("holidays"))
-    if bad:
-        problems.add("holidays", ",".join(bad), "the valid dates only")
-    return WorkingTime(
-        timezone=zone,
-        days=days,
-        start=start,
-        end=end,
-        day_hours=day_hours,
-        holidays=dates,
-        holiday_calendar=_holiday_calendar(raw, problems),
-    )
 
 
 def parse_config(raw: Mapping[str, str | None], *, log: bool = True) -> SchedulerConfig:
@@ -293,7 +181,7 @@ def parse_config(raw: Mapping[str, str | None], *, log: bool = True) -> Schedule
     # --- end dispositions ---
     return SchedulerConfig(
         raw=dict(raw),
-        working_time=_working_time(raw, problems),
+        working_time=build_working_time(raw, problems),
         delays=delays,
         max_attempts=attempts,
         problems=tuple(problems.lines) + disposition_config.problems,
@@ -367,12 +255,6 @@ NUMBER_SETTINGS: dict[str, tuple[float, float, float]] = {
 }
 _OUTCOME_PREFIX = re.compile(r"[a-z][a-z0-9_]{0,31}")
 MAX_VALUE_LENGTH = 2000  # scheduler_config.config_value is VARCHAR(2000)
-_SIMPLE_PARSERS = {
-    "working_hours_start": parse_hhmm,
-    "working_hours_end": parse_hhmm,
-    "working_days": parse_working_days,
-    "timezone": parse_timezone,
-}
 
 
 def validate_setting(key: str, value: str) -> str | None:
@@ -400,18 +282,8 @@ def validate_setting(key: str, value: str) -> str | None:
                 )
                 return f"{key} must be {what}, got {_short(value)!r}"
             return None
-    if key in _SIMPLE_PARSERS:
-        return (
-            None if _SIMPLE_PARSERS[key](value) is not None else f"invalid {key}: {_short(value)!r}"
-        )
-    if re.fullmatch(r"working_hours_[1-7]", key):
-        ok = parse_hours_range(value) is not None
-        return None if ok else f"{key} must be HH:MM-HH:MM with start before end"
-    if key == "holidays":
-        _, bad = parse_holiday_dates(value)
-        return f"holidays has invalid dates: {', '.join(bad)[:80]}" if bad else None
-    if key in ("holidays_country", "holidays_subdivision"):
-        return None if re.fullmatch(r"[A-Za-z0-9-]{0,10}", value) else f"invalid {key}"
+    if is_working_time_key(key):
+        return validate_working_time_setting(key, value)
     if key in NUMBER_SETTINGS:
         low, high, _ = NUMBER_SETTINGS[key]
         number = _parse_float(value)
@@ -419,8 +291,9 @@ def validate_setting(key: str, value: str) -> str | None:
         return None if ok else f"{key} must be a number from {low:g} to {high:g}"
     return (
         f"unknown key {_short(key)!r}: known keys are <outcome>_delay_hours, "
-        "<outcome>_max_attempts, working_hours_start, working_hours_end, working_hours_<1-7>, "
-        "working_days, timezone, holidays, holidays_country, holidays_subdivision, "
+        "<outcome>_max_attempts, "
+        + ", ".join(WORKING_TIME_KEYS)
+        + ", "
         + ", ".join(NUMBER_SETTINGS)
     )
 
@@ -431,15 +304,8 @@ def effective_settings(config: SchedulerConfig) -> dict[str, str]:
     values = {
         "default_delay_hours": f"{config.retry_for('default').delay_hours:g}",
         "default_max_attempts": str(config.retry_for("default").max_attempts),
-        "working_hours_start": wt.start.strftime("%H:%M"),
-        "working_hours_end": wt.end.strftime("%H:%M"),
-        "working_days": ",".join(str(d) for d in sorted(wt.days)),
-        "timezone": wt.timezone.key,
-        "holidays": ",".join(d.isoformat() for d in sorted(wt.holidays)),
-        "holidays_country": ""
-        if wt.holiday_calendar is None
-        else str(config.raw.get("holidays_country")),
     }
+    values.update(effective_working_time_settings(wt))
 
     # Every <outcome>_* row, an invalid one included (shown with the fallback really used).
     def outcomes(suffix: str) -> list[str]:
@@ -453,8 +319,6 @@ def effective_settings(config: SchedulerConfig) -> dict[str, str]:
         values[f"{prefix}_delay_hours"] = f"{config.retry_for(prefix).delay_hours:g}"
     for prefix in outcomes("_max_attempts"):
         values[f"{prefix}_max_attempts"] = str(config.retry_for(prefix).max_attempts)
-    for day, (start, end) in sorted(wt.day_hours.items()):
-        values[f"working_hours_{day}"] = f"{start:%H:%M}-{end:%H:%M}"
     for key in NUMBER_SETTINGS:
         values[key] = f"{config.setting(key):g}"
     # --- dispositions (dispositions.py) ---

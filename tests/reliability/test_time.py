@@ -8,7 +8,8 @@ dialled twice in the repeated hour.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -70,6 +71,7 @@ def _check_night(lead_ids: list[int]) -> list[dict]:
     ],
 )
 def test_dispatch_through_a_dst_night(night_start, window_utc):
+    set_config("calling_law", "off")  # night calls on a Sunday: outside Spain's legal window
     set_config("working_days", "1,2,3,4,5,6,7")
     set_config("working_hours_start", "01:30")
     set_config("working_hours_end", "04:30")
@@ -127,6 +129,7 @@ def test_nothing_dialled_on_a_holiday_or_weekend():
     ],
 )
 def test_rescheduling_inside_a_dst_change_uses_real_time(failed_at, expected):
+    set_config("calling_law", "off")
     set_config("working_days", "1,2,3,4,5,6,7")
     set_config("working_hours_start", "00:00")
     set_config("working_hours_end", "23:59")
@@ -134,3 +137,30 @@ def test_rescheduling_inside_a_dst_change_uses_real_time(failed_at, expected):
     lead_id = make_lead()
     with time_machine.travel(failed_at, tick=False):
         assert reschedule_failed_call(lead_id, "busy").scheduled_at == expected
+
+
+def test_split_shift_and_legal_envelope_through_the_dispatcher():
+    """A configuration asking for more than Spain's law (08:00-22:00 every day, public
+    holidays not configured): the dispatcher still dials only 09:00-14:00 and 16:00-21:00
+    Madrid time, Monday to Friday, never on Tuesday 8 December (a national holiday)."""
+    set_config("working_days", "1,2,3,4,5,6,7")
+    set_config("working_hours", "08:00-14:00,16:00-22:00")
+    set_config("holidays_country", "off")
+    set_config("holidays", "")
+    set_config("default_delay_hours", "200")  # one call per lead within the test
+    madrid = ZoneInfo("Europe/Madrid")
+    start = datetime(2026, 12, 4, 7, 0, tzinfo=madrid)  # Friday
+    lead_ids = []
+    for hours in range(0, 5 * 24, 2):
+        lead_id = make_lead(telefono=f"+34613{hours:06d}")
+        _schedule_at(lead_id, start + timedelta(hours=hours))
+        lead_ids.append(lead_id)
+    _run_night(start.astimezone(UTC), utc(2026, 12, 9, 12, 0), step=timedelta(minutes=30))
+    claims = _check_night(lead_ids)
+    assert claims, "nothing was dialled at all"
+    for claim in claims:
+        when = claim["claimed_at"].replace(tzinfo=UTC).astimezone(madrid)
+        assert when.isoweekday() <= 5 and when.date() != date(2026, 12, 8), when
+        assert time(9) <= when.time() < time(14) or time(16) <= when.time() < time(21), when
+    local_days = {c["claimed_at"].replace(tzinfo=UTC).astimezone(madrid).date() for c in claims}
+    assert local_days == {date(2026, 12, 4), date(2026, 12, 7), date(2026, 12, 9)}
