@@ -2,59 +2,53 @@
 
 `enhanced_process_call_result(lead_id, call_result, pearl_response=None)` is the
 one place where a finished call changes a lead. In one transaction holding the
-lead's row lock it cancels the lead's pending calls (the seed's rule: any call,
-scheduled or manual, cancels what was pending), records the call in
-pearl_calls (idempotently: a result delivered twice counts once), counts the
-attempt once, and then retries, closes or records the success.
+lead's row lock it finds the call's one `pearl_calls` row (by request id, call id
+or our callRef), cancels the lead's pending calls (the seed's rule: any call,
+scheduled or manual, cancels what was pending), records the call (a result
+delivered twice counts once), classifies it (`call_outcome.classify`: collectedInfo
+first, then Pearl's codes, text last), and applies its disposition
+(`dispositions.decide`, `apply_disposition.py`). A call that has not ended is
+acknowledged and changes nothing.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import db
 import queries
 import scheduler_config
-from call_outcome import Appointment, Outcome, classify_call_result, extract_appointment
+from apply_disposition import CLOSURE_APPOINTMENT, CallResultProcessed, apply_disposition
+from call_outcome import classify
+from call_outcome import is_final_call as _is_final_call
 from clock import to_db, utc_now
-from phone import mask_digits
+from dispositions import Action, decide
 from reprogramar_llamadas_simple import (
     LeadNotFoundError,
     cancel_pending,
     close_locked_lead,
     is_open,
     lock_lead,
-    reschedule_locked_lead,
     validate_lead_id,
     validate_reason,
 )
+from safe_json import safe_json
 
 logger = logging.getLogger(__name__)
 
 CLOSURE_INVALID_PHONE = "Teléfono erróneo"
 CLOSURE_BLACKLISTED = "Lista negra"
 CLOSURE_NOT_INTERESTED = "No interesado"
-CLOSURE_APPOINTMENT = "Cita agendada"
-STATUS_LEVEL_APPOINTMENT = "Cita Agendada"
-RESULTADO_CONFIRMED = "Cita confirmada"
-
-RETRY_OUTCOMES = frozenset({Outcome.BUSY, Outcome.NO_ANSWER, Outcome.HANG_UP, Outcome.ERROR})
-# Outcomes that end the lead: (closure reason, call_status to record).
-CLOSING_OUTCOMES = {
-    Outcome.INVALID_PHONE: (CLOSURE_INVALID_PHONE, "error"),
-    Outcome.BLACKLISTED: (CLOSURE_BLACKLISTED, "error"),
-    Outcome.NOT_INTERESTED: (CLOSURE_NOT_INTERESTED, "completed"),
-}
+# Pearl call statuses that end a call: 4 Completed, 5 Busy, 6 Failed, 7 NoAnswer, 8 Canceled.
+FINAL_PEARL_STATUSES = frozenset({4, 5, 6, 7, 8})
 
 _ID_MAX = 64
 _ERROR_MAX = 500
-_RAW_MAX = 1_000_000
 _INT_RANGE = range(-(2**31), 2**31)
 
 __all__ = [
@@ -67,47 +61,21 @@ __all__ = [
     "close_lead_with_reason",
     "enhanced_process_call_result",
     "get_scheduler_integration_stats",
+    "is_final_call",
+    "process_call_result",
 ]
-
-
-@dataclass(frozen=True)
-class CallResultProcessed:
-    """What processing one call result did.
-
-    action: 'rescheduled', 'closed', 'completed' (success, lead left open),
-    'in_progress' (the call has not ended: nothing written), 'replaced' (the real result of
-    a call settled provisionally: applied without counting its attempt again),
-    'recorded' (attempt counted on a lead under manual management, nothing
-    scheduled), 'duplicate' (this call was already processed: nothing
-    changed), 'stale' (a call placed after this one, by call order, was already
-    processed: this one is recorded and its attempt counted, the newer state
-    stays) or 'ignored' (the lead was already closed: the call is recorded,
-    nothing else changes).
-    """
-
-    lead_id: int
-    outcome: str
-    action: str
-    cancelled: int = 0
-    scheduled_at: datetime | None = None
-    closure_reason: str | None = None
-    attempts: int | None = None
-    pearl_call_row_id: int | None = None
-    appointment: Appointment | None = None
 
 
 @dataclass(frozen=True)
 class _Call:
     """The facts of one reported call, extracted and cut to column sizes before any I/O."""
 
-    outcome: str
     call_id: str | None
     request_id: str | None
     pearl_status: int | None
     conversation_status: int | None
     error_message: str | None
     raw_response: str
-    appointment: Appointment | None
     started_at: datetime | None  # Pearl's startTime, when it sent a valid one
     call_ref: int | None  # our pearl_calls row id, echoed by Pearl in callData.callRef
     final: bool  # False for a call still running (status 3) or a call-started event
@@ -139,18 +107,15 @@ def _code(value: Any) -> int | None:
     return value if isinstance(value, int) and value in _INT_RANGE else None
 
 
-def _raw(call_result: Mapping, pearl_response: Mapping | None) -> str:
-    payload = {"call_result": call_result, "pearl_response": pearl_response}
-    try:
-        # ASCII escapes: lone surrogates and any other unencodable text stay storable.
-        text = json.dumps(payload, default=repr, ensure_ascii=True)
-    except (ValueError, TypeError, RecursionError):  # circular or absurdly deep junk
-        text = json.dumps({"unserialisable": repr(payload)[:_RAW_MAX]})
-    return text if len(text) <= _RAW_MAX else text[:_RAW_MAX]
+def is_final_call(call_result: Mapping[str, Any], pearl_response: Mapping | None = None) -> bool:
+    """Whether a reported call has ended (see call_outcome.is_final_call): a call still
+    running (status 3) or a call-started event must change nothing and must not consume
+    the call id its real result will carry."""
+    return _is_final_call(call_result, pearl_response)
 
 
 def describe_call(call_result: Any, pearl_response: Any = None) -> _Call:
-    """Validate and classify a reported call; raises TypeError for non-mapping input."""
+    """Validate and extract a reported call; raises TypeError for non-mapping input."""
     if not isinstance(call_result, Mapping):
         raise TypeError(f"call_result must be a mapping, got {type(call_result).__name__}")
     if pearl_response is not None and not isinstance(pearl_response, Mapping):
@@ -158,43 +123,18 @@ def describe_call(call_result: Any, pearl_response: Any = None) -> _Call:
             f"pearl_response must be None or a mapping, got {type(pearl_response).__name__}"
         )
     pearl = pearl_response or {}
-    outcome = classify_call_result(call_result, pearl_response)
     return _Call(
-        outcome=outcome,
         call_id=_text(pearl.get("id"), _ID_MAX) or _text(call_result.get("call_id"), _ID_MAX),
         request_id=_text(call_result.get("request_id"), _ID_MAX)
         or _text(pearl.get("requestId"), _ID_MAX),
         pearl_status=_code(pearl.get("status")),
         conversation_status=_code(pearl.get("conversationStatus")),
         error_message=_text(call_result.get("error_message"), _ERROR_MAX),
-        raw_response=_raw(call_result, pearl_response),
-        appointment=extract_appointment(call_result, pearl_response)
-        if outcome == Outcome.SUCCESS
-        else None,
+        raw_response=safe_json({"call_result": call_result, "pearl_response": pearl_response}),
         started_at=_start_time(pearl.get("startTime")),
         call_ref=_call_ref(call_result, pearl),
         final=is_final_call(call_result, pearl_response),
     )
-
-
-# Pearl call statuses that end a call: 4 Completed, 5 Busy, 6 Failed, 7 NoAnswer, 8 Canceled.
-FINAL_PEARL_STATUSES = frozenset({4, 5, 6, 7, 8})
-_START_EVENTS = frozenset({"call_started", "callstarted", "call.started", "started", "start"})
-
-
-def is_final_call(call_result: Mapping, pearl_response: Mapping | None) -> bool:
-    """Whether a reported call has ended. A Pearl call object with a status that is not an
-    end status (3 = in progress) or a call-started event is not a result: it must change
-    nothing and must not consume the call id its real result will carry."""
-    for source in (call_result, pearl_response or {}):
-        for key in ("event", "eventType", "type"):
-            value = source.get(key)
-            if isinstance(value, str) and value.strip().lower() in _START_EVENTS:
-                return False
-    if pearl_response is None:
-        return True
-    status = _code(pearl_response.get("status"))
-    return status is None or status in FINAL_PEARL_STATUSES
 
 
 def _call_ref(call_result: Mapping, pearl: Mapping) -> int | None:
@@ -272,20 +212,15 @@ def _newer_call_recorded(row: dict | None) -> bool:
 
 
 def _record_call(
-    cur,
-    lead_id: int,
-    call: _Call,
-    row: dict | None,
-    now: datetime,
-    *,
-    provisional: bool = False,
-    simulated: bool = False,
-) -> int:
+    cur, lead_id: int, call: _Call, outcome: str, row: dict | None, now: datetime, *,
+    provisional: bool, simulated: bool,
+) -> int:  # fmt: skip
     params = {
+        "state": "not_placed" if outcome == "not_placed" else "completed",
         "provisional": provisional,
         "simulated": simulated,
         "lead_id": lead_id,
-        "outcome": call.outcome,
+        "outcome": outcome,
         "call_id": call.call_id,
         "request_id": call.request_id,
         "pearl_status": call.pearl_status,
@@ -302,84 +237,16 @@ def _record_call(
     return cur.lastrowid
 
 
-def _record_attempt(cur, lead_id: int, call_status: str, now: datetime, count: bool) -> None:
-    if count:
-        db.execute(
-            cur,
-            queries.RECORD_ATTEMPT,
-            {"lead_id": lead_id, "now": to_db(now), "call_status": call_status},
-        )
-    else:
-        db.execute(
-            cur,
-            queries.SET_LEAD_CALL_STATUS,
-            {"lead_id": lead_id, "call_status": call_status, "message": None},
-        )
-
-
-def _close_after_call(
-    cur, lead_id: int, call_status: str, reason: str, now: datetime, count: bool
-) -> None:
-    params = {"lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now)}
-    db.execute(cur, queries.CLOSE_LEAD_AFTER_CALL if count else queries.CLOSE_LEAD_NO_COUNT, params)
-
-
-def _apply(cur, lead: dict, call: _Call, now: datetime, count: bool) -> CallResultProcessed:
-    """Move an open, locked lead on according to the call's outcome (its pending calls are
-    already cancelled). `count=False`: this call's attempt is already counted."""
-    lead_id, outcome = lead["id"], call.outcome
-    attempts = lead["call_attempts_count"] + (1 if count else 0)
-    if outcome in RETRY_OUTCOMES:
-        if outcome == Outcome.ERROR and call.error_message:
-            db.execute(
-                cur,
-                queries.SET_CALL_ERROR_MESSAGE,
-                {"lead_id": lead_id, "message": call.error_message},
-            )
-        result = reschedule_locked_lead(
-            cur, lead, outcome, now, scheduler_config.get_config(cur),
-            pending_cancelled=True, count_attempt=count,
-        )  # fmt: skip
-        action = {"rescheduled": "rescheduled", "manual_management": "recorded"}.get(
-            result.reason, "closed"
-        )
-        return CallResultProcessed(
-            lead_id, outcome, action, result.cancelled, result.scheduled_at,
-            result.closure_reason, result.attempts,
-        )  # fmt: skip
-    if outcome in CLOSING_OUTCOMES:
-        reason, call_status = CLOSING_OUTCOMES[outcome]
-        _close_after_call(cur, lead_id, call_status, reason, now, count)
-        return CallResultProcessed(
-            lead_id, outcome, "closed", closure_reason=reason, attempts=attempts
-        )
-    # Success.
-    appointment = call.appointment
-    if appointment is None:
-        _record_attempt(cur, lead_id, "completed", now, count)
-        return CallResultProcessed(lead_id, outcome, "completed", attempts=attempts)
-    for problem in appointment.problems:
-        logger.warning("lead %s: appointment data left out: %s", lead_id, mask_digits(problem))
-    db.execute(
-        cur,
-        queries.RECORD_APPOINTMENT,
-        {
-            "lead_id": lead_id,
-            "cita": appointment.fecha,
-            "hora_cita": appointment.hora,
-            "resultado": RESULTADO_CONFIRMED if appointment.confirmed else None,
-        },
+def _classify(call_result: Mapping, pearl_response: Mapping | None, lead: dict, config):
+    """The call's classification and disposition under the current configuration. An
+    `outcome` the caller forces (the dispatcher's provisional `error`) is honoured."""
+    found = classify(
+        call_result,
+        pearl_response,
+        rules=config.dispositions.collected_info_rules,
+        previous_outcome=lead.get("previous_outcome"),
     )
-    _close_after_call(cur, lead_id, "completed", CLOSURE_APPOINTMENT, now, count)
-    return CallResultProcessed(
-        lead_id, outcome, "closed", closure_reason=CLOSURE_APPOINTMENT,
-        attempts=attempts, appointment=appointment,
-    )  # fmt: skip
-
-
-def _replaces_provisional(row: dict | None, provisional: bool) -> bool:
-    """Whether this result is the real one of a call settled provisionally (counted once)."""
-    return row is not None and bool(row["provisional"]) and not provisional
+    return found, decide(found, config)
 
 
 def process_call_result(
@@ -403,49 +270,54 @@ def process_call_result(
     validate_lead_id(lead_id)
     call = describe_call(call_result, pearl_response)
     if not call.final:
-        return CallResultProcessed(lead_id, call.outcome, "in_progress")
+        return CallResultProcessed(lead_id, "in_progress", "in_progress")
 
     def work(cur) -> CallResultProcessed:
         lead = lock_lead(cur, lead_id)
         row = _find_call_row(cur, lead_id, call, row_id)
-        replacing = _replaces_provisional(row, provisional)
+        replacing = row is not None and bool(row["provisional"]) and not provisional
         if row is not None and row["outcome"] is not None and not replacing:
             return CallResultProcessed(
                 lead_id, row["outcome"], "duplicate", pearl_call_row_id=row["id"]
             )
         now = utc_now()
+        config = scheduler_config.get_config(cur)
+        found, disposition = _classify(call_result, pearl_response, lead, config)
+        outcome = found.outcome
         record = {"provisional": provisional, "simulated": simulated}
         if _newer_call_recorded(row):
             # A later call already decided the lead's state: record and count this one only.
-            row_id_done = _record_call(cur, lead_id, call, row, now, **record)
-            if is_open(lead) and not replacing:
+            done_id = _record_call(cur, lead_id, call, outcome, row, now, **record)
+            if is_open(lead) and not replacing and disposition.action != Action.NOT_PLACED:
                 db.execute(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
-            return CallResultProcessed(
-                lead_id, call.outcome, "stale", pearl_call_row_id=row_id_done
-            )
+            return CallResultProcessed(lead_id, outcome, "stale", pearl_call_row_id=done_id)
         if replacing and not is_open(lead):
             # Reopen only a closure that the provisional settlement itself made.
             reopened = db.execute(
-                cur,
-                queries.REOPEN_LEAD,
-                {"lead_id": lead_id, "closed_at": row["completed_at"]},
+                cur, queries.REOPEN_LEAD, {"lead_id": lead_id, "closed_at": row["completed_at"]}
             )
             if reopened:
                 lead = lock_lead(cur, lead_id)
         cancelled = 0
         if lead["pending_schedule_id"] is not None:
-            cancelled = cancel_pending(cur, lead_id, f"Call result processed: {call.outcome}")
-        row_id_done = _record_call(cur, lead_id, call, row, now, **record)
+            cancelled = cancel_pending(cur, lead_id, f"Call result processed: {outcome}")
+        done_id = _record_call(cur, lead_id, call, outcome, row, now, **record)
         if not is_open(lead):
             return CallResultProcessed(
-                lead_id, call.outcome, "ignored", cancelled, pearl_call_row_id=row_id_done
+                lead_id, outcome, "ignored", cancelled, pearl_call_row_id=done_id
             )
-        done = _apply(cur, lead, call, now, count=not replacing)
-        return CallResultProcessed(
-            **{**done.__dict__, "cancelled": cancelled + done.cancelled,
-               "pearl_call_row_id": row_id_done,
-               "action": "replaced" if replacing else done.action}
+        if replacing and disposition.action == Action.NOT_PLACED:
+            disposition = replace(disposition, action=Action.RETRY)  # it was counted already
+        done = apply_disposition(
+            cur, lead, found, disposition, error_message=call.error_message, now=now,
+            config=config, count=not replacing,
         )  # fmt: skip
+        return replace(
+            done,
+            cancelled=cancelled + done.cancelled,
+            pearl_call_row_id=done_id,
+            action="replaced" if replacing else done.action,
+        )
 
     result = db.run_in_transaction(work, name=f"process call result of lead {lead_id}")
     logger.info(

@@ -71,7 +71,7 @@ from pearl_client import (
     PearlSettings,
 )
 from phone import InvalidPhoneError, mask_phone, normalize_phone
-from reprogramar_llamadas_simple import LeadNotFoundError, lead_zone
+from reprogramar_llamadas_simple import LeadNotFoundError, lead_frame
 from working_time import is_working_instant, next_working_instant
 
 logger = logging.getLogger(__name__)
@@ -385,7 +385,7 @@ def preview_due_calls(limit: int, region: str, summary: DispatchSummary) -> None
         rows = db.fetch_all(cur, queries.PENDING_DUE_CALLS, {"now": to_db(now), "limit": limit})
         wt = scheduler_config.get_config(cur).working_time
     for row in rows:
-        zone = lead_zone({"id": row["lead_id"], "timezone": row["timezone"]}, wt)
+        frame = lead_frame({**row, "id": row["lead_id"]}, wt)
         entry = {
             "schedule_id": row["id"],
             "lead_id": row["lead_id"],
@@ -393,10 +393,10 @@ def preview_due_calls(limit: int, region: str, summary: DispatchSummary) -> None
             "scheduled_at": from_db(row["scheduled_at"]).isoformat(),
             "attempt_number": row["attempt_number"],
         }
-        if not is_working_instant(now, wt, zone):
+        if not is_working_instant(now, wt, **frame):
             summary.deferred += 1
             summary.would_defer.append(
-                {**entry, "until": next_working_instant(now, wt, zone).isoformat()}
+                {**entry, "until": next_working_instant(now, wt, **frame).isoformat()}
             )
             continue
         try:

@@ -36,7 +36,7 @@ from reprogramar_llamadas_simple import (
     LeadNotFoundError,
     close_locked_lead,
     is_open,
-    lead_zone,
+    lead_frame,
     lock_lead,
     next_call_time,
     put_pending,
@@ -92,9 +92,9 @@ def claim_due_calls(run_id: str, limit: int, region: str, counts: PlaceCounts) -
         wt = config.working_time
         dial, deferred, invalid = [], 0, 0
         for row in rows:
-            zone = lead_zone({"id": row["lead_id"], "timezone": row["timezone"]}, wt)
-            if not is_working_instant(now, wt, zone):
-                when = next_working_instant(now, wt, zone)
+            frame = lead_frame({**row, "id": row["lead_id"]}, wt)
+            if not is_working_instant(now, wt, **frame):
+                when = next_working_instant(now, wt, **frame)
                 db.execute(cur, queries.MOVE_SCHEDULE, {"id": row["id"], "when": to_db(when)})
                 deferred += 1
                 continue
@@ -189,8 +189,8 @@ def preflight_claims(claims: Sequence[Claim], run_id: str, counts: PlaceCounts) 
                 tally["lost"] += 1
                 continue
             now = utc_now()
-            zone = lead_zone(lead, wt)
-            working = is_working_instant(now, wt, zone)
+            frame = lead_frame(lead, wt)
+            working = is_working_instant(now, wt, **frame)
             verdict = preflight(
                 lead_open=is_open(lead),
                 manual=bool(lead["manual_management"]),
@@ -198,7 +198,7 @@ def preflight_claims(claims: Sequence[Claim], run_id: str, counts: PlaceCounts) 
                 on_do_not_call=bool(facts["on_do_not_call"]),
                 other_in_flight=bool(facts["other_in_flight"]),
                 working_now=working,
-                next_working=None if working else next_working_instant(now, wt, zone),
+                next_working=None if working else next_working_instant(now, wt, **frame),
             )
             if verdict.kind == "go":
                 db.execute(

@@ -41,12 +41,15 @@ SET_CONFIG = Query(
 # --- leads ------------------------------------------------------------------------------
 
 LOCK_LEAD = Query(
-    "Read one lead and lock its row until the transaction ends, with the id of its pending "
-    "call if it has one (exact while the lock is held: every writer of pending calls locks "
-    "the lead first).",
+    "Read one lead and lock its row until the transaction ends, with the outcome of its "
+    "latest processed call and the id of its pending call if it has one (exact while the "
+    "lock is held: every writer of pending calls locks the lead first).",
     """
     SELECT l.id, l.lead_status, l.manual_management, l.call_attempts_count, l.timezone,
-           l.is_demo, l.closure_reason, l.closed_at, l.telefono,
+           l.is_demo, l.closure_reason, l.closed_at, l.telefono, l.preferencia_horario,
+           (SELECT pc.outcome FROM pearl_calls pc
+            WHERE pc.lead_id = l.id AND pc.outcome IS NOT NULL
+            ORDER BY pc.id DESC LIMIT 1) AS previous_outcome,
            (SELECT cs.id FROM call_schedule cs WHERE cs.pending_lead_id = l.id)
                AS pending_schedule_id
     FROM leads l WHERE l.id = %s FOR UPDATE
@@ -218,7 +221,7 @@ COMPLETE_PEARL_CALL = Query(
     "Record a call's result on its existing pearl_calls row.",
     """
     UPDATE pearl_calls
-    SET state = 'completed', outcome = %(outcome)s, provisional = %(provisional)s,
+    SET state = %(state)s, outcome = %(outcome)s, provisional = %(provisional)s,
         simulated = simulated OR %(simulated)s,
         call_id = COALESCE(%(call_id)s, call_id),
         request_id = COALESCE(%(request_id)s, request_id),
@@ -235,7 +238,7 @@ INSERT_COMPLETED_PEARL_CALL = Query(
     INSERT INTO pearl_calls
         (lead_id, request_id, call_id, state, outcome, provisional, simulated, pearl_status,
          conversation_status, error_message, raw_response, claimed_at, completed_at, created_at)
-    VALUES (%(lead_id)s, %(request_id)s, %(call_id)s, 'completed', %(outcome)s,
+    VALUES (%(lead_id)s, %(request_id)s, %(call_id)s, %(state)s, %(outcome)s,
             %(provisional)s, %(simulated)s,
             %(pearl_status)s, %(conversation_status)s, %(error_message)s, %(raw_response)s,
             %(started_at)s, %(now)s, %(now)s)
@@ -270,12 +273,26 @@ CLOSE_LEAD_NO_COUNT = Query(
     """,
 )
 
+SET_LEAD_PREFERENCE = Query(
+    "Keep the part of the day the person asked to be called in ('morning' / 'afternoon').",
+    "UPDATE leads SET preferencia_horario = %(preference)s WHERE id = %(lead_id)s",
+)
+
+SET_LEAD_LABELS = Query(
+    "The dashboards' labels of the lead's latest result (None keeps a label as it was).",
+    """
+    UPDATE leads
+    SET status_level_1 = COALESCE(%(status_level_1)s, status_level_1),
+        status_level_2 = COALESCE(%(status_level_2)s, status_level_2)
+    WHERE id = %(lead_id)s
+    """,
+)
+
 RECORD_APPOINTMENT = Query(
     "Store a booked appointment on the lead; fields that could not be parsed stay as they were.",
     """
     UPDATE leads
     SET cita = COALESCE(%(cita)s, cita), hora_cita = COALESCE(%(hora_cita)s, hora_cita),
-        status_level_1 = 'Cita Agendada',
         resultado_llamada = COALESCE(%(resultado)s, resultado_llamada)
     WHERE id = %(lead_id)s
     """,
@@ -315,7 +332,8 @@ CLAIM_DUE_CALLS = Query(
     "dispatcher or a result processor holds are skipped, never waited for.",
     """
     SELECT cs.id, cs.lead_id, cs.scheduled_at, cs.attempt_number, cs.last_outcome,
-           l.nombre, l.apellidos, l.telefono, l.timezone, l.call_status, l.call_data
+           l.nombre, l.apellidos, l.telefono, l.timezone, l.call_status, l.call_data,
+           l.preferencia_horario
     FROM call_schedule cs
     JOIN leads l ON cs.lead_id = l.id
     WHERE cs.status = 'pending'
@@ -333,7 +351,7 @@ PENDING_DUE_CALLS = Query(
     "The seed's pending query, read-only (dry runs and monitoring).",
     """
     SELECT cs.id, cs.lead_id, cs.scheduled_at, cs.attempt_number, cs.last_outcome,
-           l.nombre, l.apellidos, l.telefono, l.timezone
+           l.nombre, l.apellidos, l.telefono, l.timezone, l.preferencia_horario
     FROM call_schedule cs
     JOIN leads l ON cs.lead_id = l.id
     WHERE cs.status = 'pending'

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,9 +27,10 @@ from zoneinfo import ZoneInfo
 import db
 import queries
 import scheduler_config
+from calling_law import country_for_lead
 from clock import from_db, to_db, utc_now
 from scheduler_config import SchedulerConfig, parse_timezone
-from working_time import WorkingTime, next_working_instant
+from working_time import WorkingTime, next_working_instant, parse_preference
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ def calculate_next_working_datetime(
     return result.astimezone(base.tzinfo)
 
 
-def lead_zone(lead: dict, working_time: WorkingTime) -> ZoneInfo:
+def lead_zone(lead: Mapping[str, Any], working_time: WorkingTime) -> ZoneInfo:
     """The zone a lead's working time is read in: its own `timezone`, else the business's."""
     name = lead.get("timezone")
     if not name:
@@ -184,10 +185,23 @@ def lead_zone(lead: dict, working_time: WorkingTime) -> ZoneInfo:
     return zone
 
 
+def lead_frame(lead: Mapping[str, Any], working_time: WorkingTime) -> dict[str, Any]:
+    """How a lead's working time is read: its zone, its time-of-day preference and its
+    country (for the legal envelope and its public holidays), as keyword arguments of
+    working_time's functions: `is_working_instant(now, wt, **lead_frame(lead, wt))`."""
+    zone = lead_zone(lead, working_time)
+    return {
+        "zone": zone,
+        "preference": parse_preference(lead.get("preferencia_horario")),
+        "country": country_for_lead(lead.get("telefono"), zone),
+    }
+
+
 def next_call_time(lead: dict, earliest: datetime, config: SchedulerConfig) -> datetime:
-    """First working instant at or after `earliest` (aware) in the lead's zone, aware UTC."""
+    """First working instant at or after `earliest` (aware) for the lead (its zone,
+    preference and country), aware UTC."""
     working_time = config.working_time
-    return next_working_instant(earliest, working_time, lead_zone(lead, working_time))
+    return next_working_instant(earliest, working_time, **lead_frame(lead, working_time))
 
 
 # --- work inside a transaction (the caller holds the lead's lock) -------------------------
