@@ -517,3 +517,91 @@ DELETE_ORPHAN_SCHEDULES = Query(
     WHERE cs.id IN %(ids)s AND l.id IS NULL
     """,
 )
+
+# --- lead import and the do-not-call list (importar_leads.py, do_not_call.py) ------------
+
+DNC_CONTAINS = Query(
+    "Whether one E.164 number is on the do-not-call list.",
+    "SELECT 1 AS found FROM do_not_call WHERE telefono = %s",
+)
+
+DNC_AMONG = Query(
+    "Which of the given E.164 numbers are on the do-not-call list.",
+    "SELECT telefono FROM do_not_call WHERE telefono IN %(phones)s",
+)
+
+DNC_ADD = Query(
+    "Put a number on the do-not-call list; a number already there keeps its first source "
+    "and date (affected rows: 1 when added, 0 when it was there).",
+    """
+    INSERT INTO do_not_call (telefono, source, reason, added_at)
+    VALUES (%(telefono)s, %(source)s, %(reason)s, %(now)s)
+    ON DUPLICATE KEY UPDATE telefono = telefono
+    """,
+)
+
+IMPORT_LOCK = Query(
+    "Take the named lock that keeps two imports from interleaving (1 when taken).",
+    "SELECT GET_LOCK(%(name)s, %(timeout)s) AS taken",
+)
+
+IMPORT_UNLOCK = Query(
+    "Release the import's named lock.",
+    "SELECT RELEASE_LOCK(%(name)s) AS released",
+)
+
+LEADS_MATCHING_IMPORT = Query(
+    "Leads that make a file row a duplicate: the same number from the same file (any status: "
+    "a re-run imports nothing twice) or an open lead with the same number.",
+    """
+    SELECT id, telefono, origen_archivo, lead_status FROM leads
+    WHERE telefono IN %(phones)s
+      AND (origen_archivo = %(origen)s OR lead_status IS NULL OR lead_status = 'open')
+    """,
+)
+
+INSERT_IMPORTED_LEAD = Query(
+    "Insert one imported lead (run with executemany: PyMySQL sends one multi-row INSERT).",
+    """
+    INSERT INTO leads (nombre, apellidos, telefono, timezone, preferencia_horario, call_data,
+                       origen_archivo, lead_status, call_status, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, 'open', 'no_selected', %s)
+    """,
+)
+
+IMPORTED_LEAD_IDS = Query(
+    "Ids of a file's leads with the given numbers (to schedule the ones just inserted).",
+    "SELECT id, telefono FROM leads WHERE origen_archivo = %(origen)s AND telefono IN %(phones)s",
+)
+
+REFRESH_IMPORTED_LEAD = Query(
+    "Refresh an open lead's data from an import row (--update); empty cells keep the old value.",
+    """
+    UPDATE leads
+    SET nombre = COALESCE(%(nombre)s, nombre),
+        apellidos = COALESCE(%(apellidos)s, apellidos),
+        timezone = COALESCE(%(timezone)s, timezone),
+        preferencia_horario = COALESCE(%(preferencia_horario)s, preferencia_horario),
+        call_data = COALESCE(%(call_data)s, call_data)
+    WHERE id = %(lead_id)s AND (lead_status IS NULL OR lead_status = 'open')
+    """,
+)
+
+INSERT_FIRST_CALL = Query(
+    "Schedule a new lead's first call (run with executemany).",
+    """
+    INSERT INTO call_schedule (lead_id, scheduled_at, attempt_number, status, created_at)
+    VALUES (%s, %s, 1, 'pending', %s)
+    """,
+)
+
+LAST_FIRST_CALL_BY_ZONE = Query(
+    "Per lead time zone, the latest pending first call of a file's leads: a re-run continues "
+    "the --per-hour spread where the interrupted run stopped.",
+    """
+    SELECT l.timezone, MAX(cs.scheduled_at) AS last_at
+    FROM leads l JOIN call_schedule cs ON cs.lead_id = l.id
+    WHERE l.origen_archivo = %(origen)s AND cs.status = 'pending' AND cs.attempt_number = 1
+    GROUP BY l.timezone
+    """,
+)
