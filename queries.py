@@ -605,3 +605,97 @@ LAST_FIRST_CALL_BY_ZONE = Query(
     GROUP BY l.timezone
     """,
 )
+
+# --- upgrading a database in place (migraciones.py, migrations/) ---------------------------
+
+UPGRADE_COLUMNS = Query(
+    "Every column of one database with its type, nullability, default and generation.",
+    """
+    SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name, COLUMN_TYPE AS column_type,
+           IS_NULLABLE AS is_nullable, COLUMN_DEFAULT AS column_default, EXTRA AS extra
+    FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s
+    ORDER BY TABLE_NAME, ORDINAL_POSITION
+    """,
+)
+
+UPGRADE_INDEXES = Query(
+    "Every index of one database: name, uniqueness and columns in order.",
+    """
+    SELECT TABLE_NAME AS table_name, INDEX_NAME AS index_name, NON_UNIQUE AS non_unique,
+           COLUMN_NAME AS column_name
+    FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s
+    ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+    """,
+)
+
+UPGRADE_FOREIGN_KEYS = Query(
+    "Every foreign key of one database: child columns, parent table and columns, rules.",
+    """
+    SELECT k.TABLE_NAME AS table_name, k.CONSTRAINT_NAME AS constraint_name,
+           k.COLUMN_NAME AS column_name, k.REFERENCED_TABLE_NAME AS ref_table,
+           k.REFERENCED_COLUMN_NAME AS ref_column, r.DELETE_RULE AS delete_rule,
+           r.UPDATE_RULE AS update_rule
+    FROM information_schema.KEY_COLUMN_USAGE k
+    JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+      ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+     AND r.TABLE_NAME = k.TABLE_NAME
+    WHERE k.TABLE_SCHEMA = %s AND k.REFERENCED_TABLE_NAME IS NOT NULL
+    ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
+    """,
+)
+
+UPGRADE_LOCK = Query(
+    "Take the named lock that keeps two upgrades of one database apart (1 when taken).",
+    "SELECT GET_LOCK(%(name)s, %(timeout)s) AS taken",
+)
+
+UPGRADE_UNLOCK = Query(
+    "Release the upgrade's named lock.",
+    "SELECT RELEASE_LOCK(%(name)s) AS released",
+)
+
+CREATE_SCHEMA_MIGRATIONS = Query(
+    "The record of applied data migrations (created by the upgrade itself).",
+    """
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+        version     VARCHAR(64)  NOT NULL,
+        description VARCHAR(255) NULL,
+        applied_at  DATETIME     NOT NULL,
+        baseline    BOOLEAN      NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (version)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+    """,
+)
+
+APPLIED_MIGRATIONS = Query(
+    "Versions of the data migrations already applied (or baselined).",
+    "SELECT version FROM schema_migrations",
+)
+
+RECORD_MIGRATION = Query(
+    "Record a data migration as applied (in the migration's own transaction).",
+    """
+    INSERT INTO schema_migrations (version, description, applied_at, baseline)
+    VALUES (%(version)s, %(description)s, %(now)s, %(baseline)s)
+    """,
+)
+
+CONFIG_KEYS = Query(
+    "The configuration keys present.",
+    "SELECT config_key FROM scheduler_config",
+)
+
+COUNT_NULLS = Query(
+    "How many rows hold NULL in one column (table and column are checked identifiers).",
+    "SELECT COUNT(*) AS total FROM `{table}` WHERE `{column}` IS NULL",
+)
+
+DISTINCT_VALUES = Query(
+    "The distinct values of one column with their row counts (checked identifiers).",
+    "SELECT `{column}` AS value, COUNT(*) AS total FROM `{table}` GROUP BY `{column}`",
+)
+
+LONGEST_VALUE = Query(
+    "The longest text in one column, in characters (checked identifiers).",
+    "SELECT MAX(CHAR_LENGTH(`{column}`)) AS longest FROM `{table}`",
+)
