@@ -107,7 +107,8 @@ def parse_schema(statements: Sequence[str]) -> tuple[dict[str, TableSpec], list[
                 spec.indexes[name] = (upper.startswith("UNIQUE"), item)
             elif upper.startswith("CONSTRAINT"):
                 fk = re.match(
-                    r"CONSTRAINT `?(\w+)`? FOREIGN KEY \(([^)]*)\) REFERENCES `?(\w+)`? \(([^)]*)\)",
+                    r"CONSTRAINT `?(\w+)`? FOREIGN KEY \(([^)]*)\) "
+                    r"REFERENCES `?(\w+)`? \(([^)]*)\)",
                     item,
                     re.I,
                 )
@@ -184,7 +185,7 @@ def read_live(cur, database: str) -> LiveSchema:
         columns.setdefault(row["table_name"], {})[row["column_name"]] = row
     indexes: dict[str, dict[str, tuple[bool, tuple[str, ...]]]] = {}
     for row in db.fetch_all(cur, queries.UPGRADE_INDEXES, (database,)):
-        unique, cols = indexes.setdefault(row["table_name"], {}).get(row["index_name"], (True, ()))
+        _unique, cols = indexes.setdefault(row["table_name"], {}).get(row["index_name"], (True, ()))
         indexes[row["table_name"]][row["index_name"]] = (
             not row["non_unique"],
             (*cols, row["column_name"]),
@@ -308,7 +309,9 @@ def plan_structure(
                 if default is not None and default.upper() != "CURRENT_TIMESTAMP":
                     plan.steps.append(
                         Step(
-                            f"UPDATE {_q(table)} SET {_q(column)} = {default} WHERE {_q(column)} IS NULL",
+                            # identifiers checked by _q, the default is schema.sql's literal
+                            f"UPDATE {_q(table)} SET {_q(column)} = {default} "  # noqa: S608
+                            f"WHERE {_q(column)} IS NULL",
                             f"{table}.{column}: NULLs take the default before NOT NULL",
                         )
                     )

@@ -35,7 +35,8 @@ MAPPINGS: dict[tuple[str, str], tuple[dict[str, str], str | None, str]] = {
     ("leads", "lead_status"): (
         {"abierto": "open", "cerrado": "closed", "active": "open", "pending": "open"},
         "closed",
-        ", closure_reason = COALESCE(closure_reason, %s), closed_at = COALESCE(closed_at, UTC_TIMESTAMP())",
+        ", closure_reason = COALESCE(closure_reason, %s), "
+        "closed_at = COALESCE(closed_at, UTC_TIMESTAMP())",
     ),
     ("leads", "preferencia_horario"): (
         {"mañana": "morning", "manana": "morning", "tarde": "afternoon"},
@@ -63,7 +64,8 @@ def plan(cur, context: dict[str, Any]) -> tuple[list[migraciones.Step], list[str
     steps, notes = [], []
     for (table, column), (mapping, fallback, extra_set) in MAPPINGS.items():
         cur.execute(
-            f"SELECT `{column}` AS value, COUNT(*) AS total FROM `{table}` GROUP BY `{column}`"
+            # table and column come from MAPPINGS above, never from input
+            f"SELECT `{column}` AS value, COUNT(*) AS total FROM `{table}` GROUP BY `{column}`"  # noqa: S608
         )
         for row in cur.fetchall():
             value = row["value"]
@@ -82,7 +84,7 @@ def plan(cur, context: dict[str, Any]) -> tuple[list[migraciones.Step], list[str
                 params += (f"upgrade: legacy {column} {value!r}",)
             steps.append(
                 migraciones.Step(
-                    f"UPDATE `{table}` SET `{column}` = %s{extra_set} WHERE `{column}` = %s",
+                    f"UPDATE `{table}` SET `{column}` = %s{extra_set} WHERE `{column}` = %s",  # noqa: S608
                     f"map {table}.{column}",
                     (*params, value),
                 )

@@ -119,7 +119,9 @@ LEGACY_CONFIG = {
         {"no_answer": "Ilocalizable", "hang_up": "No colabora", "invalid_phone": "Teléfono erróneo"}
     ),
     "working_days": json.dumps([1, 2, 3, 4, 5]),
-    "working_time_slots": json.dumps({"morning": ["10:00", "14:00"], "afternoon": ["16:00", "20:00"]}),
+    "working_time_slots": json.dumps(
+        {"morning": ["10:00", "14:00"], "afternoon": ["16:00", "20:00"]}
+    ),
     "daemon_enabled": "true",
 }
 

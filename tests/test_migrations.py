@@ -108,10 +108,7 @@ def test_upgrade_keeps_every_row_and_converts_the_data(original_db) -> None:
     check = run_script("db.py", "check")
     assert check.returncode == 0, check.stdout + check.stderr
 
-    rows = {
-        r["id"]: r
-        for r in _query(original_db, "SELECT * FROM call_schedule ORDER BY id")
-    }
+    rows = {r["id"]: r for r in _query(original_db, "SELECT * FROM call_schedule ORDER BY id")}
     # Naive Madrid local times became UTC, each with the offset of its date.
     assert rows[1]["scheduled_at"] == datetime(2026, 7, 15, 8, 30)  # CEST, UTC+2
     assert rows[2]["scheduled_at"] == datetime(2026, 12, 1, 11, 0)  # CET, UTC+1
@@ -230,9 +227,8 @@ def test_equivalent_types_compare_equal(a: str, b: str) -> None:
 
 
 def test_dst_periods_cover_both_changes_of_a_year() -> None:
-    from zoneinfo import ZoneInfo
-
     import importlib.util
+    from zoneinfo import ZoneInfo
 
     assert migraciones.load_migrations()[0].version.startswith("0001")
 
