@@ -185,6 +185,8 @@ def import_batch(
                 r.preferencia_horario,
                 r.call_data,
                 options.origen,
+                "open",
+                "no_selected",
                 stamp,
             )
             for r in new_rows
@@ -200,7 +202,8 @@ def import_batch(
             )
         }
         calls = [
-            (ids[r.telefono], clock.to_db(spreader.slot(r.timezone, now)), stamp) for r in new_rows
+            (ids[r.telefono], clock.to_db(spreader.slot(r.timezone, now)), 1, "pending", stamp)
+            for r in new_rows
         ]
         cur.executemany(queries.INSERT_FIRST_CALL.sql, calls)
         counts.scheduled = len(calls)

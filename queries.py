@@ -561,11 +561,12 @@ LEADS_MATCHING_IMPORT = Query(
 )
 
 INSERT_IMPORTED_LEAD = Query(
-    "Insert one imported lead (run with executemany: PyMySQL sends one multi-row INSERT).",
+    "Insert one imported lead ('open', 'no_selected' passed as parameters: PyMySQL's "
+    "executemany sends one multi-row INSERT only when VALUES holds no literal).",
     """
     INSERT INTO leads (nombre, apellidos, telefono, timezone, preferencia_horario, call_data,
                        origen_archivo, lead_status, call_status, created_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, 'open', 'no_selected', %s)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
     """,
 )
 
@@ -588,10 +589,11 @@ REFRESH_IMPORTED_LEAD = Query(
 )
 
 INSERT_FIRST_CALL = Query(
-    "Schedule a new lead's first call (run with executemany).",
+    "Schedule a new lead's first call (attempt 1, 'pending' passed as parameters, so "
+    "executemany sends one multi-row INSERT).",
     """
     INSERT INTO call_schedule (lead_id, scheduled_at, attempt_number, status, created_at)
-    VALUES (%s, %s, 1, 'pending', %s)
+    VALUES (%s, %s, %s, %s, %s)
     """,
 )
 

@@ -131,3 +131,23 @@ FLOOR_PURGE_CANCELLED = Query(
 def explain(query: Query) -> Query:
     """The EXPLAIN of a named library query (its SQL unchanged)."""
     return Query(f"Plan of: {query.description}", "EXPLAIN " + query.sql)
+
+
+# --- figure 7: lead import (bench_import.py) -------------------------------------------------
+
+LOAD_IMPORTED_LEADS = Query(
+    "The import's floor: already-normalised leads (E.164, zone, call_data JSON, origen) "
+    "loaded straight into leads.",
+    """
+    LOAD DATA LOCAL INFILE %(path)s INTO TABLE leads
+    CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'
+    (nombre, apellidos, telefono, @timezone, call_data, origen_archivo)
+    SET timezone = NULLIF(@timezone, ''), lead_status = 'open', call_status = 'no_selected',
+        created_at = UTC_TIMESTAMP()
+    """,
+)
+
+EMPTY_LEADS = Query(
+    "Empty leads and call_schedule between the import runs (the figure's own database).",
+    "DELETE FROM leads",
+)

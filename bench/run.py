@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 import bench_dispatch
+import bench_import
 import bench_maintenance
 import bench_memory
 import bench_pending_query
@@ -30,6 +31,7 @@ FIGURES = (
     bench_pending_query.run,
     bench_maintenance.run,
     bench_memory.run,
+    bench_import.run,
 )
 
 
