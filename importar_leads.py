@@ -29,8 +29,11 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,6 +46,7 @@ import pymysql
 import clock
 import db
 import do_not_call
+import lead_rows
 import queries
 import scheduler_config
 import working_time
@@ -53,13 +57,14 @@ from lead_rows import (
     Reject,
     build_column_map,
     parse_map_options,
-    parse_row,
 )
 from phone import InvalidPhoneError, normalize_phone
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 1000
+AUTO_WORKERS_MIN_BYTES = 4 << 20
+MAX_AUTO_WORKERS = 4
 IMPORT_LOCK_NAME = "pearl_importar_leads"
 IMPORT_LOCK_WAIT_SECONDS = 10
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
@@ -124,6 +129,7 @@ class Options:
     per_hour: float | None = None
     dry_run: bool = False
     batch_size: int = DEFAULT_BATCH_SIZE
+    workers: int = 0  # processes validating rows; 0 = automatic
 
 
 def import_batch(
@@ -279,6 +285,39 @@ def _batches(
         yield batch
 
 
+def _auto_workers(path: Path) -> int:
+    """Validation processes: one per CPU (at most 4) for files over 4 MB, else none."""
+    if path.stat().st_size < AUTO_WORKERS_MIN_BYTES:
+        return 1
+    return max(1, min(MAX_AUTO_WORKERS, os.cpu_count() or 1))
+
+
+def parsed_batches(
+    batches: Iterable[list[tuple[int, list[str]]]],
+    columns: lead_rows.ColumnMap,
+    region: str,
+    workers: int,
+) -> Iterator[list[LeadRow | Reject]]:
+    """Each batch validated (lead_rows.parse_batch), in file order.
+
+    Phone validation is most of an import's CPU time; with `workers` > 1 it runs in that
+    many processes while this one writes the previous batches. At most 2 x workers batches
+    are in flight, so memory stays flat whatever the file's size.
+    """
+    if workers <= 1:
+        for batch in batches:
+            yield lead_rows.parse_batch(batch, columns, region)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        pending: deque[Future] = deque()
+        for batch in batches:
+            pending.append(pool.submit(lead_rows.parse_batch, batch, columns, region))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def _progress(total: int | None, enabled: bool) -> Any:
     if not enabled:
         return None
@@ -319,12 +358,13 @@ def run_import(
     seen_in_dry_run: set[str] = set()  # a dry run cannot ask the database about earlier batches
     bar = _progress(table.total_rows, progress)
     try:
-        for raw_batch in _batches(table.rows, options.batch_size):
-            batch_counts = Counts(read=len(raw_batch))
+        batches = _batches(table.rows, options.batch_size)
+        workers = options.workers or _auto_workers(path)
+        for parsed_batch in parsed_batches(batches, columns, options.region, workers):
+            batch_counts = Counts(read=len(parsed_batch))
             unique: dict[str, LeadRow] = {}
             bad: list[Reject] = []
-            for line, cells in raw_batch:
-                parsed = parse_row(line, cells, columns, options.region)
+            for parsed in parsed_batch:
                 if isinstance(parsed, Reject):
                     bad.append(parsed)
                 elif parsed.telefono in unique or parsed.telefono in seen_in_dry_run:
@@ -339,7 +379,7 @@ def run_import(
             counts.add(batch_counts)
             rejects.write(sorted([*bad, *listed], key=lambda r: r.line))
             if bar is not None:
-                bar.update(len(raw_batch))
+                bar.update(len(parsed_batch))
     finally:
         if bar is not None:
             bar.close()
@@ -488,6 +528,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
+        "--workers", type=int, default=0, help="validating processes (default: automatic)"
+    )
+    parser.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=argparse.SUPPRESS
     )
     return parser
@@ -502,6 +545,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ImportConfigError(f"unknown region {region!r} (an ISO 3166 code such as ES)")
         if args.per_hour is not None and (args.per_hour <= 0 or not args.schedule):
             raise ImportConfigError("--per-hour needs --schedule and a number above zero")
+        if args.workers < 0:
+            raise ImportConfigError("--workers must be 0 (automatic) or more")
         if args.batch_size < 1:
             raise ImportConfigError("--batch-size must be at least 1")
         if args.dnc:
@@ -522,6 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 per_hour=args.per_hour,
                 dry_run=args.dry_run,
                 batch_size=args.batch_size,
+                workers=args.workers,
             )
             report = run_import(
                 args.file, options, column_maps=args.map, progress=sys.stderr.isatty()

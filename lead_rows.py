@@ -177,3 +177,10 @@ def parse_row(line: int, cells: Sequence[str], columns: ColumnMap, region: str) 
         preferencia_horario=preference,
         call_data=json.dumps(extras, ensure_ascii=False) if extras else None,
     )
+
+
+def parse_batch(
+    rows: Sequence[tuple[int, Sequence[str]]], columns: ColumnMap, region: str
+) -> list[LeadRow | Reject]:
+    """parse_row over a batch of (line, cells), in order (what an import worker runs)."""
+    return [parse_row(line, cells, columns, region) for line, cells in rows]

@@ -541,13 +541,9 @@ DNC_ADD = Query(
 )
 
 IMPORT_LOCK = Query(
-    "Take the named lock that keeps two imports from interleaving (1 when taken).",
-    "SELECT GET_LOCK(%(name)s, %(timeout)s) AS taken",
-)
-
-IMPORT_UNLOCK = Query(
-    "Release the import's named lock.",
-    "SELECT RELEASE_LOCK(%(name)s) AS released",
+    "Take the named lock that keeps two imports into this database from interleaving "
+    "(1 when taken; the name includes the database: locks are server-wide).",
+    "SELECT GET_LOCK(CONCAT(%(name)s, ':', DATABASE()), %(timeout)s) AS taken",
 )
 
 LEADS_MATCHING_IMPORT = Query(

@@ -315,3 +315,17 @@ def test_sigkill_mid_import_then_rerun_equals_one_clean_run(db_ready, tmp_path) 
     assert len(killed) == total
     assert all(n == 1 for _t, _n, n in killed)
     assert sorted(t for t, _n, _c in killed) == sorted(f"+346{i:08d}" for i in range(total))
+
+
+def test_validation_processes_give_the_same_result(db_ready, tmp_path) -> None:
+    lines = (
+        ["nombre,telefono"] + [f"N{i},6{i:08d}" for i in range(300)] + ["Bad,12", "Dup,600000001"]
+    )
+    path = _write(tmp_path / "w.csv", "\n".join(lines) + "\n")
+    _code, serial = _import(str(path), "--origen", "serial", "--batch-size", "50", "--dry-run")
+    code, parallel = _import(str(path), "--origen", "par", "--batch-size", "50", "--workers", "2")
+    assert code == 1
+    for key in ("read", "imported", "duplicates", "invalid"):
+        assert serial[key] == parallel[key], key
+    assert (parallel["read"], parallel["imported"], parallel["invalid"]) == (302, 300, 1)
+    assert len(_leads("par")) == 300
