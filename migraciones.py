@@ -302,7 +302,10 @@ def plan_structure(
                 plan.notes.append(f"{table}.{column}: kept as {row['column_type']} (longer values)")
                 continue
             tighten_null = _not_null(definition) and row["is_nullable"] == "YES"
-            if same_type and not tighten_null:
+            # NOT NULL where schema.sql allows NULL blocks the port's INSERTs (the
+            # original's pearl_calls.call_id): loosen it.
+            loosen_null = not _not_null(definition) and row["is_nullable"] == "NO"
+            if same_type and not tighten_null and not loosen_null:
                 continue
             if tighten_null and _count_nulls(cur, table, column):
                 default = _default_literal(definition)

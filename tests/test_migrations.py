@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -156,6 +157,14 @@ def test_the_port_runs_on_the_upgraded_database(original_db) -> None:
     dispatch = run_script("despachar_llamadas.py", "--simulate", "--json")
     assert dispatch.returncode == 0, dispatch.stderr
     assert "Unknown column" not in dispatch.stderr
+    monitoring = run_script("probar_llamadas_programadas.py", "--json")
+    assert json.loads(monitoring.stdout)["self_tests"] == {
+        "probar_reprogramacion_automatica": True,
+        "simular_proceso_llamada_exitosa": True,
+        "simular_proceso_llamada_fallida": True,  # writes pearl_calls: legacy NOT NULLs gone
+    }, monitoring.stderr
+    assert run_script("mantenimiento.py", "check-config").returncode == 0
+    assert run_script("mantenimiento.py", "cleanup-closed", "--dry-run").returncode == 0
     import reprogramar_llamadas_simple
     import scheduler_config
 
