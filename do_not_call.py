@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import clock
@@ -101,6 +101,26 @@ def add_to_do_not_call(
     if added:
         logger.info("added %s to the do-not-call list (source %s)", mask_phone(number), source)
     return bool(added)
+
+
+def add_many_to_do_not_call(
+    cur, numbers: Sequence[str], source: str | None, reason: str | None
+) -> None:
+    """Put E.164 `numbers` on the list in one multi-row statement (a file's batch), inside
+    the caller's transaction; numbers already listed keep their first source and date."""
+    now = clock.to_db(clock.utc_now())
+    cur.executemany(
+        queries.DNC_ADD.sql,
+        [
+            {
+                "telefono": number,
+                "source": source[:_SOURCE_MAX] if source else None,
+                "reason": reason[:_REASON_MAX] if reason else None,
+                "now": now,
+            }
+            for number in numbers
+        ],
+    )
 
 
 def record_do_not_call(telefono: str, source: str | None, reason: str | None) -> bool:

@@ -452,13 +452,9 @@ def run_dnc_load(
 
             def work(cur, numbers=tuple(numbers)):
                 listed = do_not_call.numbers_on_do_not_call(cur, numbers)
-                if not dry_run:
-                    now = clock.utc_now()
-                    for number in numbers:
-                        if number not in listed:
-                            do_not_call.add_to_do_not_call(
-                                cur, number, source, "imported list", now=now
-                            )
+                new = [n for n in numbers if n not in listed]
+                if new and not dry_run:
+                    do_not_call.add_many_to_do_not_call(cur, new, source, "imported list")
                 return len(listed)
 
             already = db.run_in_transaction(work, name="load do-not-call batch")
