@@ -78,7 +78,7 @@ def run_import(csv_path: Path) -> tuple[float, int, dict]:
 
 def load_floor(bench: Bench, tsv_path: Path) -> float:
     """Seconds to LOAD DATA the normalised rows into the emptied leads table."""
-    empty(bench)
+    bench.reset()
     conn = bench.connect(local_infile=True)
     try:
         started = time.perf_counter()
@@ -90,17 +90,6 @@ def load_floor(bench: Bench, tsv_path: Path) -> float:
         conn.close()
 
 
-def empty(bench: Bench) -> None:
-    """Delete every lead (their schedules go with them)."""
-    conn = bench.connect()
-    try:
-        with conn.cursor() as cur:
-            cur.execute(bench_sql.EMPTY_LEADS.sql)
-        conn.commit()
-    finally:
-        conn.close()
-
-
 def run(bench: Bench) -> Figure:
     """Measure figure 7."""
     count = bench.size(1_000_000, 20_000)
@@ -108,12 +97,13 @@ def run(bench: Bench) -> Figure:
     with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
         small_csv, _ = write_files(Path(tmp), small_count, bench.seed, offset=50_000_000)
         csv_path, tsv_path = write_files(Path(tmp), count, bench.seed)
-        empty(bench)
+        bench.reset()
         _s, small_rss, _r = run_import(small_csv)
-        empty(bench)
+        bench.reset()
         seconds, rss, report = run_import(csv_path)
+        benchlib._progress(f"  import of {count:,} rows: {seconds:.1f} s, peak RSS {rss} KiB")
         floor_seconds = load_floor(bench, tsv_path)
-        empty(bench)
+        bench.reset()
     rate, floor_rate = count / seconds, count / floor_seconds
     speed = benchlib.ratio(rate, floor_rate)
     memory = benchlib.ratio(rss, small_rss)

@@ -146,8 +146,3 @@ LOAD_IMPORTED_LEADS = Query(
         created_at = UTC_TIMESTAMP()
     """,
 )
-
-EMPTY_LEADS = Query(
-    "Empty leads and call_schedule between the import runs (the figure's own database).",
-    "DELETE FROM leads",
-)
