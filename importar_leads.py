@@ -26,7 +26,6 @@ invalid (see the rejects file), 2 bad arguments, configuration or unreadable fil
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import os
@@ -37,7 +36,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -50,7 +49,8 @@ import lead_rows
 import queries
 import scheduler_config
 import working_time
-from lead_files import BadFileError, open_table
+from dnc_import import run_dnc_load
+from lead_files import BadFileError, RejectsFile, batches, open_table
 from lead_rows import (
     ImportConfigError,
     LeadRow,
@@ -58,7 +58,6 @@ from lead_rows import (
     build_column_map,
     parse_map_options,
 )
-from phone import InvalidPhoneError, normalize_phone
 
 logger = logging.getLogger(__name__)
 
@@ -244,47 +243,6 @@ def _write_batch(
     return counts, listed, attempt[0]
 
 
-class RejectsFile:
-    """The rejects CSV beside the input, opened on the first reject (never in a dry run)."""
-
-    def __init__(self, source: Path, enabled: bool) -> None:
-        self.path = source.with_name(source.name + ".rejects.csv")
-        self.enabled = enabled
-        self._handle: TextIO | None = None
-        self._writer: Any = None
-
-    def write(self, rejects: Iterable[Reject]) -> None:
-        for reject in rejects:
-            if not self.enabled:
-                return
-            if self._writer is None:
-                self._handle = self.path.open("w", encoding="utf-8", newline="")
-                self._writer = csv.writer(self._handle)
-                self._writer.writerow(["line", "value", "reason"])
-            self._writer.writerow([reject.line, reject.value, reject.reason])
-
-    @property
-    def written(self) -> bool:
-        return self._writer is not None
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-
-
-def _batches(
-    rows: Iterator[tuple[int, list[str]]], size: int
-) -> Iterator[list[tuple[int, list[str]]]]:
-    batch: list[tuple[int, list[str]]] = []
-    for item in rows:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _auto_workers(path: Path) -> int:
     """Validation processes: one per CPU (at most 4) for files over 4 MB, else none."""
     if path.stat().st_size < AUTO_WORKERS_MIN_BYTES:
@@ -358,9 +316,9 @@ def run_import(
     seen_in_dry_run: set[str] = set()  # a dry run cannot ask the database about earlier batches
     bar = _progress(table.total_rows, progress)
     try:
-        batches = _batches(table.rows, options.batch_size)
+        raw_batches = batches(table.rows, options.batch_size)
         workers = options.workers or _auto_workers(path)
-        for parsed_batch in parsed_batches(batches, columns, options.region, workers):
+        for parsed_batch in parsed_batches(raw_batches, columns, options.region, workers):
             batch_counts = Counts(read=len(parsed_batch))
             unique: dict[str, LeadRow] = {}
             bad: list[Reject] = []
@@ -396,86 +354,6 @@ def run_import(
         **asdict(counts),
         "rejects_file": str(rejects.path) if rejects.written else None,
     }
-
-
-# --- the do-not-call list from a file ------------------------------------------------------
-
-
-def run_dnc_load(
-    path: Path,
-    *,
-    source: str,
-    region: str,
-    dry_run: bool = False,
-    column_maps: Sequence[str] = (),
-    batch_size: int = DEFAULT_BATCH_SIZE,
-) -> dict[str, Any]:
-    """Load the numbers of `path` into do_not_call (idempotent); return the report.
-
-    The number is the `telefono` column (or --map); a file with one column needs no header
-    (a first row that is a valid number is data). Invalid numbers go to the rejects file.
-    """
-    table = open_table(path)
-    rows: Iterable[tuple[int, list[str]]] = table.rows
-    try:
-        index = build_column_map(table.header, parse_map_options(column_maps)).fields["telefono"]
-    except ImportConfigError:
-        if len(table.header) != 1:
-            raise
-        index = 0
-        try:  # a header-less single column: its first "header" is a number
-            normalize_phone(table.header[0], region)
-            rows = _chain([(1, list(table.header))], table.rows)
-        except InvalidPhoneError:
-            pass
-    counts = {"read": 0, "added": 0, "already_listed": 0, "duplicates": 0, "invalid": 0}
-    rejects = RejectsFile(path, enabled=not dry_run)
-    seen_in_dry_run: set[str] = set()
-    try:
-        for batch in _batches(iter(rows), batch_size):
-            numbers: dict[str, int] = {}
-            bad = []
-            for line, cells in batch:
-                counts["read"] += 1
-                raw = cells[index] if index < len(cells) else ""
-                try:
-                    number = normalize_phone(raw, region)
-                except InvalidPhoneError as exc:
-                    bad.append(Reject(line, raw, str(exc)))
-                    continue
-                if number in numbers or number in seen_in_dry_run:
-                    counts["duplicates"] += 1
-                else:
-                    numbers[number] = line
-            counts["invalid"] += len(bad)
-            rejects.write(bad)
-
-            def work(cur, numbers=tuple(numbers)):
-                listed = do_not_call.numbers_on_do_not_call(cur, numbers)
-                new = [n for n in numbers if n not in listed]
-                if new and not dry_run:
-                    do_not_call.add_many_to_do_not_call(cur, new, source, "imported list")
-                return len(listed)
-
-            already = db.run_in_transaction(work, name="load do-not-call batch")
-            if dry_run:
-                seen_in_dry_run.update(numbers)
-            counts["already_listed"] += already
-            counts["added"] += len(numbers) - already
-    finally:
-        rejects.close()
-    return {
-        "file": path.name,
-        "source": source,
-        "dry_run": dry_run,
-        **counts,
-        "rejects_file": str(rejects.path) if rejects.written else None,
-    }
-
-
-def _chain(first: Iterable[Any], rest: Iterator[Any]) -> Iterator[Any]:
-    yield from first
-    yield from rest
 
 
 # --- command line --------------------------------------------------------------------------

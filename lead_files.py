@@ -14,10 +14,13 @@ import csv
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # lead_rows imports this module
+    from lead_rows import Reject
 
 # Bytes read to sniff the delimiter.
 _SNIFF_BYTES = 64 * 1024
@@ -180,3 +183,47 @@ def open_table(path: Path) -> Table:
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         raise BadFileError(f"{path.name} is an old .xls workbook: save it as .xlsx or .csv")
     return _open_csv(path)
+
+
+# --- writing the rejects, batching the rows ------------------------------------------------
+
+
+class RejectsFile:
+    """The rejects CSV beside the input, opened on the first reject (never in a dry run)."""
+
+    def __init__(self, source: Path, enabled: bool) -> None:
+        self.path = source.with_name(source.name + ".rejects.csv")
+        self.enabled = enabled
+        self._handle: TextIO | None = None
+        self._writer: Any = None
+
+    def write(self, rejects: Iterable[Reject]) -> None:
+        for reject in rejects:
+            if not self.enabled:
+                return
+            if self._writer is None:
+                self._handle = self.path.open("w", encoding="utf-8", newline="")
+                self._writer = csv.writer(self._handle)
+                self._writer.writerow(["line", "value", "reason"])
+            self._writer.writerow([reject.line, reject.value, reject.reason])
+
+    @property
+    def written(self) -> bool:
+        return self._writer is not None
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+
+def batches(
+    rows: Iterator[tuple[int, list[str]]], size: int
+) -> Iterator[list[tuple[int, list[str]]]]:
+    batch: list[tuple[int, list[str]]] = []
+    for item in rows:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -71,7 +71,7 @@ def run_import(csv_path: Path) -> tuple[float, int, dict]:
     seconds = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code
-    if code not in (0, 1):
+    if code not in (0, 1) or not out.strip():
         raise RuntimeError(f"importar_leads.py exited {code}: {errors.read_text()[-500:]}")
     return seconds, usage.ru_maxrss, json.loads(out)
 
