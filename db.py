@@ -9,8 +9,15 @@ Each thread keeps one open connection and reuses it: opening a pymysql
 connection costs tens of milliseconds, so it is never done per query.
 
 Command line:
-    python db.py init    apply schema.sql (safe to run twice; keeps data and config)
-    python db.py check   report missing tables, columns and indexes (exit 1 if any)
+    python db.py init [--dry-run]  create the database, or upgrade it in place up to schema.sql
+                                   (migraciones.py; safe to run twice; keeps every row)
+    python db.py check             report missing tables, columns, indexes and data
+                                   migrations (exit 1 if any)
+
+Settings: each of DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_DATABASE comes from the first
+source that gives it: the DB_* variable, then MYSQL_URL (else DATABASE_URL,
+mysql://user:pass@host:port/db), then the original system's MYSQLHOST, MYSQLPORT,
+MYSQLUSER, MYSQLPASSWORD, MYSQLDATABASE.
 """
 
 from __future__ import annotations
@@ -90,6 +97,7 @@ class DbSettings:
         if environ is None:
             load_env_file()
             environ = os.environ
+        environ = resolve_environment(environ)
         defaults = cls()
 
         def number(name: str, default: float, kind: type = float) -> Any:
@@ -124,6 +132,67 @@ class DbSettings:
     def describe(self) -> str:
         """Host, port, user and database, for messages (never the password)."""
         return f"{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+# --- the original system's environment (MYSQL_URL / DATABASE_URL, MYSQLHOST ...) ------------
+
+# Each DB_* setting is taken from the first source that gives it: DB_* itself, then the URL
+# (MYSQL_URL, else DATABASE_URL), then the original's MYSQLHOST-style variable.
+_LEGACY_NAMES = {
+    "DB_HOST": "MYSQLHOST",
+    "DB_PORT": "MYSQLPORT",
+    "DB_USER": "MYSQLUSER",
+    "DB_PASSWORD": "MYSQLPASSWORD",
+    "DB_DATABASE": "MYSQLDATABASE",
+}
+_URL_SCHEMES = frozenset({"mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql"})
+
+
+def parse_database_url(url: str, variable: str = "MYSQL_URL") -> dict[str, str]:
+    """`mysql://user:pass@host:port/db` as DB_* values (only the parts present).
+
+    User and password may be percent-encoded. Raises ValueError naming `variable`, never
+    showing the password, when the URL is not a mysql:// URL or its port is not a number.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in _URL_SCHEMES or not parts.hostname:
+        raise ValueError(f"{variable} must look like mysql://user:password@host:port/database")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{variable} has a port that is not a number") from None
+    values = {"DB_HOST": parts.hostname}
+    if port is not None:
+        values["DB_PORT"] = str(port)
+    if parts.username:
+        values["DB_USER"] = unquote(parts.username)
+    if parts.password is not None:
+        values["DB_PASSWORD"] = unquote(parts.password)
+    database = parts.path.lstrip("/")
+    if database:
+        values["DB_DATABASE"] = unquote(database)
+    return values
+
+
+def resolve_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """`environ` with each DB_HOST/PORT/USER/PASSWORD/DATABASE filled by precedence:
+    DB_* (set and non-empty; DB_PASSWORD counts when set at all) > MYSQL_URL, else
+    DATABASE_URL > MYSQLHOST, MYSQLPORT, MYSQLUSER, MYSQLPASSWORD, MYSQLDATABASE.
+    """
+    resolved = dict(environ)
+    url_name = next((n for n in ("MYSQL_URL", "DATABASE_URL") if environ.get(n, "").strip()), None)
+    from_url = parse_database_url(environ[url_name], url_name) if url_name else {}
+    for name, legacy in _LEGACY_NAMES.items():
+        own = environ.get(name)
+        if own is not None and (own.strip() or name == "DB_PASSWORD"):
+            continue
+        if name in from_url:
+            resolved[name] = from_url[name]
+        elif environ.get(legacy) is not None and (environ[legacy].strip() or name == "DB_PASSWORD"):
+            resolved[name] = environ[legacy]
+    return resolved
 
 
 _env_loaded = False
@@ -379,21 +448,63 @@ def apply_schema(cur) -> int:
     return len(statements)
 
 
-def init_database(settings: DbSettings | None = None) -> int:
-    """Create the database if missing and apply schema.sql. Safe to run twice."""
+def init_database(settings: DbSettings | None = None, *, dry_run: bool = False) -> int:
+    """Create the database if missing, or upgrade it in place, up to schema.sql.
+
+    See migraciones.py: missing tables, columns, indexes and ENUM values are added, data
+    migrations run once, nothing is lost. Safe to run twice (the second run executes no
+    statement). Returns how many statements ran (or, in a dry run, would run).
+    """
+    return upgrade_database(settings, dry_run=dry_run).count
+
+
+@dataclass
+class InitResult:
+    """What `init` did: the statements (run or, in a dry run, planned) and the notes."""
+
+    statements: list[str]
+    notes: list[str]
+    created: bool
+    legacy: bool
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+def upgrade_database(settings: DbSettings | None = None, *, dry_run: bool = False) -> InitResult:
+    """The work of `python db.py init [--dry-run]` (see init_database)."""
+    import migraciones
+
     settings = settings or DbSettings.from_env()
     conn = connect(settings, with_database=False)
     try:
         with conn.cursor() as cur:
-            # The name is checked against _IDENTIFIER in DbSettings, so quoting is safe.
             cur.execute(
+                "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s",
+                (settings.database,),
+            )
+            exists = cur.fetchone() is not None
+            # The name is checked against _IDENTIFIER in DbSettings, so quoting is safe.
+            create = (
                 f"CREATE DATABASE IF NOT EXISTS `{settings.database}` "
                 "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
             )
+            if not exists and dry_run:
+                statements = [create, *schema_statements()]
+                return InitResult(statements, ["the database does not exist yet"], True, False)
+            statements = [] if exists else [create]
+            if not exists:
+                cur.execute(create)
             cur.execute(f"USE `{settings.database}`")
-            count = apply_schema(cur)
+            cur.execute(
+                queries.UPGRADE_LOCK.sql, {"name": f"upgrade:{settings.database}", "timeout": 30}
+            )
+            if cur.fetchone()["taken"] != 1:
+                raise DatabaseError("another `db.py init` is upgrading this database; try again")
+            report = migraciones.upgrade(cur, settings.database, dry_run=dry_run)
         conn.commit()
-        return count
+        return InitResult(statements + report.statements, report.notes, not exists, report.legacy)
     finally:
         conn.close()
 
@@ -424,7 +535,9 @@ def schema_problems(cur, database: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python db.py init|check`; returns the exit code (see script_errors.EXIT_CODES_HELP)."""
+    """`python db.py init [--dry-run] | check`; returns the exit code (see
+    script_errors.EXIT_CODES_HELP: 0 ok, 1 check found problems, 2 configuration error,
+    3 database error)."""
     import argparse
 
     import script_errors
@@ -432,21 +545,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="Schema tools for the scheduled-calls database.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="Settings come from DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_DATABASE or .env."
+        epilog="Settings: DB_HOST, DB_PORT, DB_USER, DB_PASSWORD, DB_DATABASE (or .env); else "
+        "MYSQL_URL / DATABASE_URL; else MYSQLHOST, MYSQLPORT, MYSQLUSER, MYSQLPASSWORD, "
+        "MYSQLDATABASE. init creates or upgrades in place; --dry-run prints every statement."
         "\n\n" + script_errors.EXIT_CODES_HELP,
     )
     parser.add_argument("command", choices=("init", "check"))
+    parser.add_argument("--dry-run", action="store_true", help="init: print, do not run")
     script_errors.add_verbose_flag(parser)
     args = parser.parse_args(argv)
 
     def body() -> int:
         settings = DbSettings.from_env()
         if args.command == "init":
-            count = init_database(settings)
-            print(f"schema applied to {settings.describe()} ({count} statements)")
+            result = upgrade_database(settings, dry_run=args.dry_run)
+            if args.dry_run:
+                for statement in result.statements:
+                    print(statement + ";")
+            for note in result.notes:
+                print(f"note: {note}")
+            verb = "would run" if args.dry_run else "ran"
+            if result.created:
+                kind = "created"
+            elif result.legacy:
+                kind = "upgraded from the original system"
+            elif not result.statements:
+                kind = "up to date"
+            else:
+                kind = "upgraded"
+            print(f"{settings.describe()}: {kind}; {verb} {result.count} statement(s)")
             return 0
+        import migraciones
+
         with transaction("schema check") as cur:
             problems = schema_problems(cur, settings.database)
+            problems += [
+                p for p in migraciones.pending_problems(cur, settings.database) if p not in problems
+            ]
         for problem in problems:
             print(problem)
         if problems:

@@ -865,3 +865,183 @@ BENCH_FLOOR_TRANSACTION = Query(
     "row of the configuration (BENCH_FLOOR_ENDPOINT=1 only).",
     "SELECT config_value FROM scheduler_config WHERE config_key = 'default_max_attempts'",
 )
+
+# --- lead import and the do-not-call list (importar_leads.py, do_not_call.py) ------------
+
+DNC_CONTAINS = Query(
+    "Whether one E.164 number is on the do-not-call list.",
+    "SELECT 1 AS found FROM do_not_call WHERE telefono = %s",
+)
+
+DNC_AMONG = Query(
+    "Which of the given E.164 numbers are on the do-not-call list.",
+    "SELECT telefono FROM do_not_call WHERE telefono IN %(phones)s",
+)
+
+DNC_ADD = Query(
+    "Put a number on the do-not-call list; a number already there keeps its first source "
+    "and date (affected rows: 1 when added, 0 when it was there).",
+    """
+    INSERT INTO do_not_call (telefono, source, reason, added_at)
+    VALUES (%(telefono)s, %(source)s, %(reason)s, %(now)s)
+    ON DUPLICATE KEY UPDATE telefono = telefono
+    """,
+)
+
+IMPORT_LOCK = Query(
+    "Take the named lock that keeps two imports into this database from interleaving "
+    "(1 when taken; the name includes the database: locks are server-wide).",
+    "SELECT GET_LOCK(CONCAT(%(name)s, ':', DATABASE()), %(timeout)s) AS taken",
+)
+
+LEADS_MATCHING_IMPORT = Query(
+    "Leads that make a file row a duplicate: the same number from the same file (any status: "
+    "a re-run imports nothing twice) or an open lead with the same number.",
+    """
+    SELECT id, telefono, origen_archivo, lead_status FROM leads
+    WHERE telefono IN %(phones)s
+      AND (origen_archivo = %(origen)s OR lead_status IS NULL OR lead_status = 'open')
+    """,
+)
+
+INSERT_IMPORTED_LEAD = Query(
+    "Insert one imported lead ('open', 'no_selected' passed as parameters: PyMySQL's "
+    "executemany sends one multi-row INSERT only when VALUES holds no literal).",
+    """
+    INSERT INTO leads (nombre, apellidos, telefono, timezone, preferencia_horario, call_data,
+                       origen_archivo, lead_status, call_status, created_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+    """,
+)
+
+IMPORTED_LEAD_IDS = Query(
+    "Ids of a file's leads with the given numbers (to schedule the ones just inserted).",
+    "SELECT id, telefono FROM leads WHERE origen_archivo = %(origen)s AND telefono IN %(phones)s",
+)
+
+REFRESH_IMPORTED_LEAD = Query(
+    "Refresh an open lead's data from an import row (--update); empty cells keep the old value.",
+    """
+    UPDATE leads
+    SET nombre = COALESCE(%(nombre)s, nombre),
+        apellidos = COALESCE(%(apellidos)s, apellidos),
+        timezone = COALESCE(%(timezone)s, timezone),
+        preferencia_horario = COALESCE(%(preferencia_horario)s, preferencia_horario),
+        call_data = COALESCE(%(call_data)s, call_data)
+    WHERE id = %(lead_id)s AND (lead_status IS NULL OR lead_status = 'open')
+    """,
+)
+
+INSERT_FIRST_CALL = Query(
+    "Schedule a new lead's first call (attempt 1, 'pending' passed as parameters, so "
+    "executemany sends one multi-row INSERT).",
+    """
+    INSERT INTO call_schedule (lead_id, scheduled_at, attempt_number, status, created_at)
+    VALUES (%s, %s, %s, %s, %s)
+    """,
+)
+
+LAST_FIRST_CALL_BY_ZONE = Query(
+    "Per lead time zone, the latest pending first call of a file's leads: a re-run continues "
+    "the --per-hour spread where the interrupted run stopped.",
+    """
+    SELECT l.timezone, MAX(cs.scheduled_at) AS last_at
+    FROM leads l JOIN call_schedule cs ON cs.lead_id = l.id
+    WHERE l.origen_archivo = %(origen)s AND cs.status = 'pending' AND cs.attempt_number = 1
+    GROUP BY l.timezone
+    """,
+)
+
+# --- upgrading a database in place (migraciones.py, migrations/) ---------------------------
+
+UPGRADE_COLUMNS = Query(
+    "Every column of one database with its type, nullability, default and generation.",
+    """
+    SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name, COLUMN_TYPE AS column_type,
+           IS_NULLABLE AS is_nullable, COLUMN_DEFAULT AS column_default, EXTRA AS extra
+    FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = %s
+    ORDER BY TABLE_NAME, ORDINAL_POSITION
+    """,
+)
+
+UPGRADE_INDEXES = Query(
+    "Every index of one database: name, uniqueness and columns in order.",
+    """
+    SELECT TABLE_NAME AS table_name, INDEX_NAME AS index_name, NON_UNIQUE AS non_unique,
+           COLUMN_NAME AS column_name
+    FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = %s
+    ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+    """,
+)
+
+UPGRADE_FOREIGN_KEYS = Query(
+    "Every foreign key of one database: child columns, parent table and columns, rules.",
+    """
+    SELECT k.TABLE_NAME AS table_name, k.CONSTRAINT_NAME AS constraint_name,
+           k.COLUMN_NAME AS column_name, k.REFERENCED_TABLE_NAME AS ref_table,
+           k.REFERENCED_COLUMN_NAME AS ref_column, r.DELETE_RULE AS delete_rule,
+           r.UPDATE_RULE AS update_rule
+    FROM information_schema.KEY_COLUMN_USAGE k
+    JOIN information_schema.REFERENTIAL_CONSTRAINTS r
+      ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME
+     AND r.TABLE_NAME = k.TABLE_NAME
+    WHERE k.TABLE_SCHEMA = %s AND k.REFERENCED_TABLE_NAME IS NOT NULL
+    ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION
+    """,
+)
+
+UPGRADE_LOCK = Query(
+    "Take the named lock that keeps two upgrades of one database apart (1 when taken).",
+    "SELECT GET_LOCK(%(name)s, %(timeout)s) AS taken",
+)
+
+UPGRADE_UNLOCK = Query(
+    "Release the upgrade's named lock.",
+    "SELECT RELEASE_LOCK(%(name)s) AS released",
+)
+
+CREATE_SCHEMA_MIGRATIONS = Query(
+    "The record of applied data migrations (created by the upgrade itself).",
+    """
+    CREATE TABLE IF NOT EXISTS schema_migrations (
+        version     VARCHAR(64)  NOT NULL,
+        description VARCHAR(255) NULL,
+        applied_at  DATETIME     NOT NULL,
+        baseline    BOOLEAN      NOT NULL DEFAULT FALSE,
+        PRIMARY KEY (version)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci
+    """,
+)
+
+APPLIED_MIGRATIONS = Query(
+    "Versions of the data migrations already applied (or baselined).",
+    "SELECT version FROM schema_migrations",
+)
+
+RECORD_MIGRATION = Query(
+    "Record a data migration as applied (in the migration's own transaction).",
+    """
+    INSERT INTO schema_migrations (version, description, applied_at, baseline)
+    VALUES (%(version)s, %(description)s, %(now)s, %(baseline)s)
+    """,
+)
+
+CONFIG_KEYS = Query(
+    "The configuration keys present.",
+    "SELECT config_key FROM scheduler_config",
+)
+
+COUNT_NULLS = Query(
+    "How many rows hold NULL in one column (table and column are checked identifiers).",
+    "SELECT COUNT(*) AS total FROM `{table}` WHERE `{column}` IS NULL",
+)
+
+DISTINCT_VALUES = Query(
+    "The distinct values of one column with their row counts (checked identifiers).",
+    "SELECT `{column}` AS value, COUNT(*) AS total FROM `{table}` GROUP BY `{column}`",
+)
+
+LONGEST_VALUE = Query(
+    "The longest text in one column, in characters (checked identifiers).",
+    "SELECT MAX(CHAR_LENGTH(`{column}`)) AS longest FROM `{table}`",
+)

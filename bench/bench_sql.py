@@ -167,3 +167,17 @@ LEAD_PHONES = Query(
     "The number of each lead in an id range.",
     "SELECT id, telefono FROM leads WHERE id BETWEEN %(first)s AND %(last)s",
 )
+
+# --- figure 8: lead import (bench_import.py) -------------------------------------------------
+
+LOAD_IMPORTED_LEADS = Query(
+    "The import's floor: already-normalised leads (E.164, zone, call_data JSON, origen) "
+    "loaded straight into leads.",
+    """
+    LOAD DATA LOCAL INFILE %(path)s INTO TABLE leads
+    CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'
+    (nombre, apellidos, telefono, @timezone, call_data, origen_archivo)
+    SET timezone = NULLIF(@timezone, ''), lead_status = 'open', call_status = 'no_selected',
+        created_at = UTC_TIMESTAMP()
+    """,
+)

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 import bench_dispatch
+import bench_import
 import bench_maintenance
 import bench_memory
 import bench_pending_query
@@ -32,6 +33,7 @@ FIGURES = (
     bench_maintenance.run,
     bench_memory.run,
     bench_webhooks.run,
+    bench_import.run,
 )
 
 

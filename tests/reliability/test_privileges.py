@@ -10,14 +10,8 @@ import pytest
 from tests.helpers import run_script, sql
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = (
-    "leads",
-    "call_schedule",
-    "scheduler_config",
-    "pearl_calls",
-    "do_not_call",
-    "dispatcher_runs",
-)
+TABLES = ("leads", "call_schedule", "scheduler_config", "pearl_calls", "do_not_call",
+          "dispatcher_runs", "schema_migrations")  # fmt: skip
 
 
 @pytest.fixture

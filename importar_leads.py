@@ -1,0 +1,468 @@
+"""Import a campaign's leads from CSV or XLSX, or load a do-not-call list.
+
+    python importar_leads.py FILE [--origen NAME] [--map "Teléfono móvil=telefono"] ...
+        [--region ES] [--update] [--schedule [--per-hour N]] [--dry-run] [--json]
+    python importar_leads.py --dnc FILE [--source NAME] [--dry-run] [--json]
+
+Columns named like the schema's (`nombre`, `apellidos`, `telefono`, `timezone`,
+`preferencia_horario`) are recognised case- and accent-insensitively; `--map` names others;
+every other column goes into the lead's `call_data` (the agent's variables). Phones are
+normalised to E.164 (`--region`, default PEARL_DEFAULT_REGION, else ES); a row with an invalid
+number, zone or value is rejected with its line number and reason, into a rejects CSV beside
+the input (`<file>.rejects.csv`: line, value, reason). Numbers on the do-not-call list are
+never imported. A row whose number is already an open lead, or was already imported from
+the same `--origen`, is a duplicate: skipped, or with `--update` its lead's data refreshed.
+
+Work is committed in batches, each all-or-nothing, and is idempotent by (origen_archivo,
+telefono): re-running a file, also after a crash in the middle, ends as one clean run.
+`--schedule` gives each new lead its first call at the next working instant in its zone,
+spread at `--per-hour N` per zone (the spread continues where an interrupted run stopped).
+
+Exit codes: 0 imported (duplicates and listed numbers are not errors), 1 some rows were
+invalid (see the rejects file), 2 bad arguments, configuration or unreadable file,
+3 database error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+import pymysql
+
+import clock
+import db
+import do_not_call
+import lead_rows
+import queries
+import scheduler_config
+import working_time
+from dnc_import import run_dnc_load
+from lead_files import BadFileError, RejectsFile, batches, open_table
+from lead_rows import (
+    ImportConfigError,
+    LeadRow,
+    Reject,
+    build_column_map,
+    parse_map_options,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 1000
+AUTO_WORKERS_MIN_BYTES = 4 << 20
+MAX_AUTO_WORKERS = 4
+IMPORT_LOCK_NAME = "pearl_importar_leads"
+IMPORT_LOCK_WAIT_SECONDS = 10
+EXIT_OK, EXIT_INVALID_ROWS, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
+
+
+# --- first calls: the spread over working time ----------------------------------------------
+
+
+@dataclass
+class Spreader:
+    """Hands out first-call instants: per zone, the next working instant at or after the
+    previous one plus 3600/per_hour seconds (all at the next working instant without
+    per_hour). `last` maps a lead's stored zone (None: business zone) to its latest slot."""
+
+    working: working_time.WorkingTime
+    per_hour: float | None
+    last: dict[str | None, datetime] = field(default_factory=dict)
+
+    def copy(self) -> Spreader:
+        return Spreader(self.working, self.per_hour, dict(self.last))
+
+    def slot(self, zone_name: str | None, now: datetime) -> datetime:
+        zone = ZoneInfo(zone_name) if zone_name else self.working.timezone
+        previous = self.last.get(zone_name)
+        candidate = now
+        if previous is not None and self.per_hour:
+            candidate = max(now, previous + timedelta(seconds=3600 / self.per_hour))
+        instant = working_time.next_working_instant(candidate, self.working, zone)
+        if self.per_hour:
+            self.last[zone_name] = instant
+        return instant
+
+
+# --- the database work of one batch ---------------------------------------------------------
+
+
+@dataclass
+class Counts:
+    """The report's numbers."""
+
+    read: int = 0
+    imported: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    on_dnc_list: int = 0
+    invalid: int = 0
+    scheduled: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the command line asked for."""
+
+    origen: str
+    region: str
+    update: bool = False
+    schedule: bool = False
+    per_hour: float | None = None
+    dry_run: bool = False
+    batch_size: int = DEFAULT_BATCH_SIZE
+    workers: int = 0  # processes validating rows; 0 = automatic
+
+
+def import_batch(
+    cur, rows: Sequence[LeadRow], options: Options, spreader: Spreader | None, now: datetime
+) -> tuple[Counts, list[Reject]]:
+    """Write one batch inside the caller's transaction (rows already unique by number).
+
+    Returns the counts and the rows skipped because their number is on the do-not-call list.
+    In a dry run nothing is written; the counts say what would have been.
+    """
+    counts = Counts()
+    phones = tuple(row.telefono for row in rows)
+    listed = do_not_call.numbers_on_do_not_call(cur, phones) if phones else set()
+    skipped = [
+        Reject(r.line, r.telefono, "on the do-not-call list") for r in rows if r.telefono in listed
+    ]
+    counts.on_dnc_list = len(skipped)
+    rows = [r for r in rows if r.telefono not in listed]
+    matches: dict[str, list[dict]] = {}
+    if rows:
+        found = db.fetch_all(
+            cur,
+            queries.LEADS_MATCHING_IMPORT,
+            {"phones": tuple(r.telefono for r in rows), "origen": options.origen},
+        )
+        for match in found:
+            matches.setdefault(match["telefono"], []).append(match)
+    new_rows = []
+    for row in rows:
+        existing = matches.get(row.telefono)
+        if not existing:
+            new_rows.append(row)
+            continue
+        open_ids = [m["id"] for m in existing if m["lead_status"] in (None, "open")]
+        if options.update and open_ids:
+            counts.updated += 1
+            if not options.dry_run:
+                for lead_id in open_ids:
+                    db.execute(
+                        cur,
+                        queries.REFRESH_IMPORTED_LEAD,
+                        {**_lead_values(row), "lead_id": lead_id},
+                    )
+        else:
+            counts.duplicates += 1
+    counts.imported = len(new_rows)
+    if options.dry_run or not new_rows:
+        counts.scheduled = counts.imported if options.schedule else 0
+        return counts, skipped
+    stamp = clock.to_db(now)
+    cur.executemany(
+        queries.INSERT_IMPORTED_LEAD.sql,
+        [
+            (
+                r.nombre,
+                r.apellidos,
+                r.telefono,
+                r.timezone,
+                r.preferencia_horario,
+                r.call_data,
+                options.origen,
+                "open",
+                "no_selected",
+                stamp,
+            )
+            for r in new_rows
+        ],
+    )
+    if spreader is not None:
+        ids = {
+            row["telefono"]: row["id"]
+            for row in db.fetch_all(
+                cur,
+                queries.IMPORTED_LEAD_IDS,
+                {"origen": options.origen, "phones": tuple(r.telefono for r in new_rows)},
+            )
+        }
+        calls = [
+            (ids[r.telefono], clock.to_db(spreader.slot(r.timezone, now)), 1, "pending", stamp)
+            for r in new_rows
+        ]
+        cur.executemany(queries.INSERT_FIRST_CALL.sql, calls)
+        counts.scheduled = len(calls)
+    return counts, skipped
+
+
+def _lead_values(row: LeadRow) -> dict[str, Any]:
+    return {
+        "nombre": row.nombre,
+        "apellidos": row.apellidos,
+        "timezone": row.timezone,
+        "preferencia_horario": row.preferencia_horario,
+        "call_data": row.call_data,
+    }
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _write_batch(
+    rows: Sequence[LeadRow], options: Options, spreader: Spreader | None
+) -> tuple[Counts, list[Reject], Spreader | None]:
+    """import_batch in its own transaction; the spreader advances only if it commits
+    (a retried transaction starts again from the same spread)."""
+    attempt: list[Spreader | None] = [None]
+
+    def work(cur) -> tuple[Counts, list[Reject]]:
+        attempt[0] = spreader.copy() if spreader is not None else None
+        return import_batch(cur, rows, options, attempt[0], clock.utc_now())
+
+    counts, listed = db.run_in_transaction(work, name="import batch")
+    return counts, listed, attempt[0]
+
+
+def _auto_workers(path: Path) -> int:
+    """Validation processes: one per CPU (at most 4) for files over 4 MB, else none."""
+    if path.stat().st_size < AUTO_WORKERS_MIN_BYTES:
+        return 1
+    return max(1, min(MAX_AUTO_WORKERS, os.cpu_count() or 1))
+
+
+def parsed_batches(
+    batches: Iterable[list[tuple[int, list[str]]]],
+    columns: lead_rows.ColumnMap,
+    region: str,
+    workers: int,
+) -> Iterator[list[LeadRow | Reject]]:
+    """Each batch validated (lead_rows.parse_batch), in file order.
+
+    Phone validation is most of an import's CPU time; with `workers` > 1 it runs in that
+    many processes while this one writes the previous batches. At most 2 x workers batches
+    are in flight, so memory stays flat whatever the file's size.
+    """
+    if workers <= 1:
+        for batch in batches:
+            yield lead_rows.parse_batch(batch, columns, region)
+        return
+    with ProcessPoolExecutor(workers) as pool:
+        pending: deque[Future] = deque()
+        for batch in batches:
+            pending.append(pool.submit(lead_rows.parse_batch, batch, columns, region))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _progress(total: int | None, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="row", file=sys.stderr, leave=False)
+
+
+def run_import(
+    path: Path, options: Options, *, column_maps: Sequence[str] = (), progress: bool = False
+) -> dict[str, Any]:
+    """Import `path`; return the report (counts, file facts, rejects file).
+
+    Raises BadFileError / ImportConfigError (exit 2) and database errors (exit 3).
+    """
+    table = open_table(path)
+    columns = build_column_map(table.header, parse_map_options(column_maps))
+    with db.transaction("import: lock and config") as cur:
+        locked = db.fetch_one(
+            cur,
+            queries.IMPORT_LOCK,
+            {"name": IMPORT_LOCK_NAME, "timeout": IMPORT_LOCK_WAIT_SECONDS},
+        )
+        if not locked or locked["taken"] != 1:
+            raise ImportConfigError(
+                "another import is running (its lock is held); try again when it ends"
+            )
+        config = scheduler_config.get_config(cur)
+        spreader = None
+        if options.schedule:
+            spreader = Spreader(config.working_time, options.per_hour)
+            for row in db.fetch_all(
+                cur, queries.LAST_FIRST_CALL_BY_ZONE, {"origen": options.origen}
+            ):
+                spreader.last[row["timezone"]] = clock.from_db(row["last_at"])
+    counts = Counts()
+    rejects = RejectsFile(path, enabled=not options.dry_run)
+    seen_in_dry_run: set[str] = set()  # a dry run cannot ask the database about earlier batches
+    bar = _progress(table.total_rows, progress)
+    try:
+        raw_batches = batches(table.rows, options.batch_size)
+        workers = options.workers or _auto_workers(path)
+        for parsed_batch in parsed_batches(raw_batches, columns, options.region, workers):
+            batch_counts = Counts(read=len(parsed_batch))
+            unique: dict[str, LeadRow] = {}
+            bad: list[Reject] = []
+            for parsed in parsed_batch:
+                if isinstance(parsed, Reject):
+                    bad.append(parsed)
+                elif parsed.telefono in unique or parsed.telefono in seen_in_dry_run:
+                    batch_counts.duplicates += 1
+                else:
+                    unique[parsed.telefono] = parsed
+            if options.dry_run:
+                seen_in_dry_run.update(unique)
+            batch_counts.invalid = len(bad)
+            written, listed, spreader = _write_batch(tuple(unique.values()), options, spreader)
+            batch_counts.add(written)
+            counts.add(batch_counts)
+            rejects.write(sorted([*bad, *listed], key=lambda r: r.line))
+            if bar is not None:
+                bar.update(len(parsed_batch))
+    finally:
+        if bar is not None:
+            bar.close()
+        rejects.close()
+        db.close_connection()  # also releases the import lock
+    return {
+        "file": path.name,
+        "origen": options.origen,
+        "dry_run": options.dry_run,
+        "encoding": table.encoding,
+        "delimiter": table.delimiter,
+        "columns": {name: table.header[i] for name, i in columns.fields.items()},
+        "call_data_columns": list(columns.extras.values()),
+        **asdict(counts),
+        "rejects_file": str(rejects.path) if rejects.written else None,
+    }
+
+
+# --- command line --------------------------------------------------------------------------
+
+
+def _text_report(report: dict[str, Any]) -> str:
+    mode = " (dry run: nothing written)" if report["dry_run"] else ""
+    if "added" in report:
+        lines = [f"do-not-call list from {report['file']} (source {report['source']}){mode}"]
+        keys = ("read", "added", "already_listed", "duplicates", "invalid")
+    else:
+        lines = [f"import of {report['file']} as origen {report['origen']!r}{mode}"]
+        keys = ("read", "imported", "updated", "duplicates", "on_dnc_list", "invalid", "scheduled")
+    lines += [f"  {key.replace('_', ' ')}: {report[key]}" for key in keys]
+    if report.get("rejects_file"):
+        lines.append(f"  rejected rows written to {report['rejects_file']}")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description="Import leads from CSV/XLSX, or load a do-not-call list (--dnc).",
+        epilog="Exit codes: 0 ok, 1 some rows invalid, 2 bad arguments or file, 3 database error.",
+    )
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--dnc", action="store_true", help="load FILE into the do-not-call list")
+    parser.add_argument(
+        "--source", help="with --dnc: where the list comes from (default: file name)"
+    )
+    parser.add_argument(
+        "--origen", help="campaign/file name stored on each lead (default: file name)"
+    )
+    parser.add_argument("--map", action="append", default=[], metavar="'Column=field'")
+    parser.add_argument(
+        "--region", help="region of national numbers (default PEARL_DEFAULT_REGION, else ES)"
+    )
+    parser.add_argument(
+        "--update", action="store_true", help="refresh the data of duplicate open leads"
+    )
+    parser.add_argument("--schedule", action="store_true", help="give each new lead its first call")
+    parser.add_argument(
+        "--per-hour", type=float, help="with --schedule: first calls per hour and zone"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="read, validate and report; write nothing"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="validating processes (default: automatic)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=argparse.SUPPRESS
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command line entry point; returns the exit code."""
+    args = _parser().parse_args(argv)
+    region = (args.region or do_not_call.default_region()).upper()
+    try:
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ImportConfigError(f"unknown region {region!r} (an ISO 3166 code such as ES)")
+        if args.per_hour is not None and (args.per_hour <= 0 or not args.schedule):
+            raise ImportConfigError("--per-hour needs --schedule and a number above zero")
+        if args.workers < 0:
+            raise ImportConfigError("--workers must be 0 (automatic) or more")
+        if args.batch_size < 1:
+            raise ImportConfigError("--batch-size must be at least 1")
+        if args.dnc:
+            report = run_dnc_load(
+                args.file,
+                source=args.source or args.file.name,
+                region=region,
+                dry_run=args.dry_run,
+                column_maps=args.map,
+                batch_size=args.batch_size,
+            )
+        else:
+            options = Options(
+                origen=(args.origen or args.file.name)[:255],
+                region=region,
+                update=args.update,
+                schedule=args.schedule,
+                per_hour=args.per_hour,
+                dry_run=args.dry_run,
+                batch_size=args.batch_size,
+                workers=args.workers,
+            )
+            report = run_import(
+                args.file, options, column_maps=args.map, progress=sys.stderr.isatty()
+            )
+    except (BadFileError, ImportConfigError, working_time.NoWorkingTimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ValueError as exc:  # DB settings from the environment
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (db.DatabaseError, pymysql.err.MySQLError) as exc:
+        print(f"database error: {exc}", file=sys.stderr)
+        return EXIT_DATABASE
+    print(json.dumps(report, ensure_ascii=False) if args.json else _text_report(report))
+    return EXIT_INVALID_ROWS if report["invalid"] else EXIT_OK
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S%z",
+    )
+    sys.exit(main())
