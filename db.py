@@ -391,44 +391,6 @@ def fetch_all(cur, query: Query, params: Sequence[Any] | Mapping[str, Any] = ())
 
 # --- schema ---------------------------------------------------------------------------
 
-# What `check` expects; a test applies schema.sql and compares, so the two stay in step.
-EXPECTED_SCHEMA: dict[str, dict[str, tuple[str, ...]]] = {
-    "leads": {
-        "columns": (
-            "id", "nombre", "apellidos", "telefono", "lead_status", "closure_reason",
-            "call_status", "call_attempts_count", "last_call_attempt", "selected_for_calling",
-            "manual_management", "call_error_message", "status_level_1", "resultado_llamada",
-            "cita", "hora_cita", "timezone", "closed_at", "created_at", "updated_at",
-        ),
-        "indexes": ("PRIMARY", "idx_leads_status", "idx_leads_closed_at"),
-    },
-    "call_schedule": {
-        "columns": (
-            "id", "lead_id", "scheduled_at", "attempt_number", "status", "last_outcome",
-            "cancel_reason", "created_at", "updated_at", "pending_lead_id",
-        ),
-        "indexes": (
-            "PRIMARY", "uq_call_schedule_one_pending", "idx_call_schedule_due",
-            "idx_call_schedule_lead", "idx_call_schedule_status_created",
-        ),
-    },
-    "scheduler_config": {
-        "columns": ("config_key", "config_value", "description", "updated_at"),
-        "indexes": ("PRIMARY",),
-    },
-    "pearl_calls": {
-        "columns": (
-            "id", "lead_id", "schedule_id", "request_id", "call_id", "state", "outcome",
-            "pearl_status", "conversation_status", "error_message", "raw_response",
-            "claimed_at", "placed_at", "completed_at", "created_at", "updated_at",
-        ),
-        "indexes": (
-            "PRIMARY", "uq_pearl_calls_call_id", "uq_pearl_calls_request_id",
-            "idx_pearl_calls_lead", "idx_pearl_calls_state", "idx_pearl_calls_schedule",
-        ),
-    },
-}  # fmt: skip
-
 
 def schema_statements(path: Path = SCHEMA_PATH) -> list[str]:
     """The statements of schema.sql, comments removed, split at line-ending semicolons."""
@@ -510,28 +472,11 @@ def upgrade_database(settings: DbSettings | None = None, *, dry_run: bool = Fals
 
 
 def schema_problems(cur, database: str) -> list[str]:
-    """Compare the live schema with EXPECTED_SCHEMA; return one line per missing piece."""
-    columns = fetch_all(cur, queries.SCHEMA_COLUMNS, (database,))
-    indexes = fetch_all(cur, queries.SCHEMA_INDEXES, (database,))
-    have_columns = {(r["table_name"], r["column_name"]) for r in columns}
-    have_indexes = {(r["table_name"], r["index_name"]) for r in indexes}
-    have_tables = {table for table, _ in have_columns}
-    problems = []
-    for table, expected in EXPECTED_SCHEMA.items():
-        if table not in have_tables:
-            problems.append(f"missing table {table}")
-            continue
-        problems += [
-            f"missing column {table}.{column}"
-            for column in expected["columns"]
-            if (table, column) not in have_columns
-        ]
-        problems += [
-            f"missing index {table}.{index}"
-            for index in expected["indexes"]
-            if (table, index) not in have_indexes
-        ]
-    return problems
+    """Compare the live schema with schema.sql (and the data migrations with those applied);
+    return one line per missing piece. One mechanism: migraciones.pending_problems."""
+    import migraciones  # imports db: resolved at call time
+
+    return migraciones.pending_problems(cur, database)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -575,13 +520,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 kind = "upgraded"
             print(f"{settings.describe()}: {kind}; {verb} {result.count} statement(s)")
             return 0
-        import migraciones
-
         with transaction("schema check") as cur:
             problems = schema_problems(cur, settings.database)
-            problems += [
-                p for p in migraciones.pending_problems(cur, settings.database) if p not in problems
-            ]
         for problem in problems:
             print(problem)
         if problems:

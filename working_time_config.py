@@ -113,14 +113,25 @@ def parse_windows(raw: Any) -> tuple[Window, ...] | None:
 
 def windows_from_slots(raw: Any) -> tuple[Window, ...]:
     """The original system's `working_time_slots`: a JSON list of {"start": "HH:MM",
-    "end": "HH:MM"}, in any order. A slot that crosses midnight (22:00-06:00) meant, in
-    the original, both ends of the same weekday: it becomes 00:00-06:00 and 22:00-24:00.
+    "end": "HH:MM"}, or an object of named [start, end] pairs as its deployments store
+    them ({"morning": ["10:00", "14:00"], ...}), in any order. A slot that crosses
+    midnight (22:00-06:00) meant, in the original, both ends of the same weekday: it
+    becomes 00:00-06:00 and 22:00-24:00.
     Raises ValueError (one line) for bad JSON, a bad slot or overlapping slots."""
     try:
         slots = json.loads(str(raw))
     except ValueError:
         raise ValueError('working_time_slots is not JSON like [{"start": "10:00", "end": '
                          '"14:00"}]') from None  # fmt: skip
+    if isinstance(slots, dict) and slots:
+        # The original system's deployments store named slots:
+        # {"morning": ["10:00", "14:00"], "afternoon": ["16:00", "20:00"]}.
+        named = []
+        for name, pair in slots.items():
+            if not isinstance(pair, list | tuple) or len(pair) != 2:
+                raise ValueError(f"slot {_short(name)} must be [HH:MM, HH:MM]")
+            named.append({"start": pair[0], "end": pair[1]})
+        slots = named
     if not isinstance(slots, list) or not slots:
         raise ValueError("working_time_slots must be a non-empty JSON list of slots")
     windows: list[Window] = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -87,7 +88,7 @@ def test_error_is_retried_with_its_own_keys_and_keeps_the_message():
     set_config("error_max_attempts", "5")
     lead_id = make_lead(call_attempts_count=3)  # past default_max_attempts, within error's 5
     result = enhanced_process_call_result(
-        lead_id, {"status": "failed", "error_message": "SIP 503 from carrier"}, {"status": 8}
+        lead_id, {"outcome": "error", "error_message": "SIP 503 from carrier"}
     )
     assert (result.outcome, result.action) == ("error", "rescheduled")
     assert result.scheduled_at == utc(2026, 11, 24, 11, 0)
@@ -99,11 +100,14 @@ def test_error_is_retried_with_its_own_keys_and_keeps_the_message():
 @pytest.mark.parametrize(
     ("call_result", "pearl", "reason", "call_status"),
     [
-        ({}, {"status": 6}, "Teléfono erróneo", "error"),
-        ({}, {"conversationStatus": 150}, "Teléfono erróneo", "error"),
         ({"callResult": "Número no válido"}, None, "Teléfono erróneo", "error"),
         ({}, {"conversationStatus": 220}, "Lista negra", "error"),
-        ({}, {"conversationStatus": 110}, "No interesado", "completed"),
+        (
+            {},
+            {"collectedInfo": [{"id": "noInteresado", "value": True}]},
+            "No interesado",
+            "completed",
+        ),
         (
             {"callResult": "El cliente no está interesado, no le interesa"},
             None,
@@ -135,7 +139,7 @@ def test_full_webhook_with_appointment_closes_with_cita():
         ]
     )
     result = enhanced_process_call_result(lead_id, {"success": True}, payload)
-    assert result.outcome == "success" and result.action == "closed"
+    assert result.outcome == "appointment" and result.action == "closed"
     assert result.closure_reason == "Cita agendada"
     row = lead(lead_id)
     assert row["cita"] == date(2026, 12, 3) and row["hora_cita"] == timedelta(hours=17, minutes=30)
@@ -148,7 +152,7 @@ def test_full_webhook_with_appointment_closes_with_cita():
     assert call["conversation_status"] == 100 and "fechaDeseada" in call["raw_response"]
 
 
-def test_unparseable_appointment_date_is_left_out_rest_applies(caplog):
+def test_unreadable_appointment_date_goes_to_review_never_closed(caplog):
     lead_id = make_lead()
     payload = pearl_call(
         collectedInfo=[
@@ -157,20 +161,88 @@ def test_unparseable_appointment_date_is_left_out_rest_applies(caplog):
         ]
     )
     result = enhanced_process_call_result(lead_id, {}, payload)
-    assert result.closure_reason == "Cita agendada"
+    assert (result.outcome, result.action, result.closure_reason) == ("review", "review", None)
     row = lead(lead_id)
-    assert row["cita"] is None and row["hora_cita"] == timedelta(hours=9, minutes=15)
-    assert row["status_level_1"] == "Cita Agendada" and row["resultado_llamada"] is None
+    assert row["lead_status"] == "open" and row["manual_management"] == 1
+    assert row["status_level_1"] == "Cita Manual" and row["cita"] is None
+    assert row["call_attempts_count"] == 1 and schedules(lead_id, "pending") == []
     assert "fechaDeseada" in caplog.text
 
 
-def test_success_without_appointment_leaves_lead_open_with_nothing_scheduled():
+def test_pearl_failed_once_is_retried_twice_is_a_wrong_number():
+    lead_id = make_lead()
+    first = enhanced_process_call_result(lead_id, {}, pearl_call("f-1", status=6))
+    assert (first.outcome, first.action) == ("failed", "rescheduled")
+    second = enhanced_process_call_result(lead_id, {}, pearl_call("f-2", status=6))
+    assert (second.outcome, second.closure_reason) == ("invalid_phone", "Teléfono erróneo")
+
+
+@pytest.mark.parametrize(
+    ("pearl", "outcome"),
+    [({"conversationStatus": 150}, "unreachable"), ({"conversationStatus": 70}, "voicemail")],
+)
+def test_unreachable_and_voicemail_are_retried(pearl, outcome):
+    lead_id = make_lead()
+    result = enhanced_process_call_result(lead_id, {}, pearl_call(**pearl))
+    assert (result.outcome, result.action) == (outcome, "rescheduled")
+    assert lead(lead_id)["lead_status"] == "open"
+
+
+def test_not_successful_goes_to_review_not_closed():
+    lead_id = make_lead()
+    result = enhanced_process_call_result(lead_id, {}, pearl_call(conversationStatus=110))
+    assert (result.outcome, result.action) == ("not_successful", "review")
+    row = lead(lead_id)
+    assert row["lead_status"] == "open" and row["manual_management"] == 1
+
+
+def test_canceled_call_counts_no_attempt_and_returns_to_pending():
+    lead_id = make_lead()
+    result = enhanced_process_call_result(lead_id, {}, pearl_call(status=8))
+    assert (result.outcome, result.action) == ("not_placed", "not_placed")
+    assert lead(lead_id)["call_attempts_count"] == 0
+    [call] = pearl_calls(lead_id)
+    assert call["state"] == "not_placed"
+    assert schedules(lead_id, "pending")[0]["scheduled_at"] == datetime(2026, 11, 24, 10, 30)
+
+
+def test_callback_at_the_time_the_person_asked_for():
+    set_config("default_max_attempts", "1")  # honoured even at the maximum, once
+    lead_id = make_lead()
+    asked = [{"id": "volverALlamar", "value": True}, {"id": "horaRellamada", "value": "17:30"}]
+    result = enhanced_process_call_result(lead_id, {}, pearl_call("cb-1", collectedInfo=asked))
+    assert (result.outcome, result.action) == ("callback", "callback")
+    assert result.scheduled_at == utc(2026, 11, 24, 16, 30)  # 17:30 Madrid today
+    again = enhanced_process_call_result(lead_id, {}, pearl_call("cb-2", collectedInfo=asked))
+    assert again.closure_reason == "Máximo intentos alcanzado"  # not twice beyond the maximum
+
+
+def test_a_refusal_with_do_not_call_reason_lists_the_number():
+    lead_id = make_lead(telefono="+34612000777")
+    info = [{"id": "noInteresado", "value": True},
+            {"id": "codigoNoInteres", "value": "no_quiere_ser_molestado"}]  # fmt: skip
+    result = enhanced_process_call_result(lead_id, {}, pearl_call(collectedInfo=info))
+    assert result.closure_reason == "No interesado"
+    assert sql("SELECT telefono FROM do_not_call") == [{"telefono": "+34612000777"}]
+
+
+def test_time_of_day_preference_is_kept_and_honoured():
+    lead_id = make_lead()
+    info = [{"id": "preferenciaMT", "value": "AFTERNOON"}]
+    result = enhanced_process_call_result(lead_id, {}, pearl_call(status=7, collectedInfo=info))
+    assert lead(lead_id)["preferencia_horario"] == "afternoon"
+    local = result.scheduled_at.astimezone(ZoneInfo("Europe/Madrid"))
+    assert local.hour >= 15
+
+
+def test_success_without_appointment_goes_to_review_with_nothing_scheduled():
     lead_id = make_lead()
     schedule_call(lead_id)
     result = enhanced_process_call_result(lead_id, {}, pearl_call())
-    assert (result.outcome, result.action, result.cancelled) == ("success", "completed", 1)
+    assert (result.outcome, result.action, result.cancelled) == ("success", "review", 1)
     row = lead(lead_id)
     assert row["lead_status"] == "open" and row["call_status"] == "completed"
+    assert row["manual_management"] == 1  # never stranded: a person decides
     assert row["call_attempts_count"] == 1
     assert schedules(lead_id, "pending") == []
     assert schedules(lead_id, "cancelled")[0]["cancel_reason"] == "Call result processed: success"

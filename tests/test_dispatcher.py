@@ -251,7 +251,7 @@ def test_call_is_claimed_placed_once_polled_and_processed(clock, fake_pearl, pea
     row_lead = lead(lead_id)
     assert row_lead["call_attempts_count"] == 1
     if script is APPOINTMENT:
-        assert row["outcome"] == "success"
+        assert row["outcome"] == "appointment"
         assert row_lead["lead_status"] == "closed"
         assert row_lead["closure_reason"] == "Cita agendada"
         assert str(row_lead["cita"]) == "2026-12-03"

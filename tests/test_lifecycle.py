@@ -433,7 +433,11 @@ def test_a_real_result_replaces_a_provisional_settlement_without_counting_again(
     assert (row["lead_status"], row["closure_reason"]) == ("closed", "Cita agendada")
     assert schedules(lead_id, "pending") == []
     [call] = pearl_calls(lead_id)
-    assert (call["outcome"], call["provisional"], call["call_id"]) == ("success", 0, "late-call")
+    assert (call["outcome"], call["provisional"], call["call_id"]) == (
+        "appointment",
+        0,
+        "late-call",
+    )
     assert enhanced_process_call_result(lead_id, {}, booked).action == "duplicate"
 
 

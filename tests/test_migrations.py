@@ -154,6 +154,11 @@ def test_second_upgrade_does_nothing(original_db) -> None:
 
 def test_the_port_runs_on_the_upgraded_database(original_db) -> None:
     assert run_script("db.py", "init").returncode == 0
+    dry = run_script("despachar_llamadas.py", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    # A copy of a real database is marked as a demo one before simulating on it.
+    _query(original_db, "INSERT INTO scheduler_config (config_key, config_value) "
+           "VALUES ('demo_database', 'true')")  # fmt: skip
     dispatch = run_script("despachar_llamadas.py", "--simulate", "--json")
     assert dispatch.returncode == 0, dispatch.stderr
     assert "Unknown column" not in dispatch.stderr

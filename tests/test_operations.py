@@ -385,11 +385,11 @@ def test_reschedule_retry_outcome_goes_through_the_result_path(clean_db):
     lead_id = make_lead()
     result = run("reprogramar_llamadas_simple.py", "reschedule", str(lead_id), "voicemail")
     assert result.returncode == 0, result.stderr
-    assert "voicemail (recorded as no_answer) -> rescheduled" in result.stdout
+    assert "voicemail -> rescheduled" in result.stdout
     assert lead(lead_id)["call_attempts_count"] == 1
     assert len(schedules(lead_id, "pending")) == 1
     assert sql("SELECT outcome FROM pearl_calls WHERE lead_id = %s", (lead_id,)) == [
-        {"outcome": "no_answer"}
+        {"outcome": "voicemail"}
     ]
 
 

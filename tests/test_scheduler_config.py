@@ -459,3 +459,12 @@ def test_working_time_report_for_check_config():
         },
         "warnings": [],
     }  # fmt: skip
+
+
+def test_working_time_slots_in_the_originals_named_form():
+    from scheduler_config import windows_from_slots
+
+    raw = '{"morning": ["10:00", "14:00"], "afternoon": ["16:00", "20:00"]}'
+    assert windows_from_slots(raw) == ((time(10), time(14)), (time(16), time(20)))
+    with pytest.raises(ValueError):
+        windows_from_slots('{"morning": ["10:00"]}')
