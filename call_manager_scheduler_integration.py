@@ -288,7 +288,7 @@ def process_call_result(
         if _newer_call_recorded(row):
             # A later call already decided the lead's state: record and count this one only.
             done_id = _record_call(cur, lead_id, call, outcome, row, now, **record)
-            if is_open(lead) and not replacing and disposition.action != Action.NOT_PLACED:
+            if not replacing and disposition.action != Action.NOT_PLACED:
                 db.execute(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
             return CallResultProcessed(lead_id, outcome, "stale", pearl_call_row_id=done_id)
         if replacing and not is_open(lead):
@@ -303,6 +303,10 @@ def process_call_result(
             cancelled = cancel_pending(cur, lead_id, f"Call result processed: {outcome}")
         done_id = _record_call(cur, lead_id, call, outcome, row, now, **record)
         if not is_open(lead):
+            # The call happened (it reached Pearl before the lead was closed): it counts, and
+            # changes nothing else.
+            if not replacing and disposition.action != Action.NOT_PLACED:
+                db.execute(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
             return CallResultProcessed(
                 lead_id, outcome, "ignored", cancelled, pearl_call_row_id=done_id
             )

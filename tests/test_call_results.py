@@ -329,8 +329,8 @@ def test_closed_lead_result_is_recorded_and_ignored():
     )
     assert result.action == "ignored" and result.outcome == "busy"
     row = lead(lead_id)
-    assert row["call_attempts_count"] == 2 and row["closure_reason"] == "No interesado"
-    assert row["call_status"] == "no_selected"
+    assert row["call_attempts_count"] == 3  # the call happened: it counts, nothing else
+    assert row["closure_reason"] == "No interesado" and row["call_status"] == "no_selected"
     assert len(pearl_calls(lead_id)) == 1
 
 

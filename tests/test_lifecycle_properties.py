@@ -26,7 +26,7 @@ from call_manager_scheduler_integration import enhanced_process_call_result
 from clock import utc_now
 from despachar_llamadas import dispatch_due_calls
 from pearl_client import PearlClient
-from reprogramar_llamadas_simple import LeadNotFoundError, schedule_call
+from reprogramar_llamadas_simple import LeadNotFoundError, lead_frame, schedule_call
 from tests.fake_pearl import CallScript, FakePearl
 from tests.helpers import make_lead, reset_database, set_config, sql, utc
 from working_time import is_working_instant
@@ -67,7 +67,7 @@ class CallLifecycle(RuleBasedStateMachine):
         set_config("default_max_attempts", "4")
         set_config("default_delay_hours", "1")
         self.traveller = time_machine.travel(START, tick=False)
-        self.traveller.start()
+        self.clock = self.traveller.start()
         self.server = FakePearl.serve()
         self.fake = self.server.__enter__()
         self.client = PearlClient(
@@ -124,11 +124,11 @@ class CallLifecycle(RuleBasedStateMachine):
 
     @rule(minutes=st.sampled_from([6, 15, 61]))
     def time_passes(self, minutes: int) -> None:
-        self.traveller.shift(timedelta(minutes=minutes))
+        self.clock.shift(timedelta(minutes=minutes))
 
     @rule(hours=st.integers(-6, 6).filter(bool))
     def clock_jumps(self, hours: int) -> None:
-        self.traveller.shift(timedelta(hours=hours))
+        self.clock.shift(timedelta(hours=hours))
 
     @rule(index=st.integers(0, 2), how=st.sampled_from(["closed", "manual"]))
     def operator_acts(self, index: int, how: str) -> None:
@@ -153,9 +153,8 @@ class CallLifecycle(RuleBasedStateMachine):
         now = utc_now()
         for post in posts[self.posts_seen :]:
             lead_id = int(post["callData"]["lead_id"])
-            [row] = sql("SELECT timezone FROM leads WHERE id = %s", (lead_id,))
-            assert is_working_instant(now, self.zone, self.zone.timezone), now
-            assert row is not None
+            [row] = sql("SELECT * FROM leads WHERE id = %s", (lead_id,))
+            assert is_working_instant(now, self.zone, **lead_frame(row, self.zone)), now
         self.posts_seen = len(posts)
 
     @invariant()
