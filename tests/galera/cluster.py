@@ -237,9 +237,12 @@ wsrep_slave_threads = 2
         for node in self.nodes.values():
             node.folder.mkdir(parents=True, exist_ok=True)
             self._write_cnf(node)
+        for node in self.nodes.values():  # joiners receive everything by SST
+            node.datadir.mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)  # the server account must reach its datadir
+        _chown_tree(self.root, server_user())
         first = self.nodes[1]
         if not (first.datadir / "mysql").is_dir():
-            first.datadir.mkdir(parents=True, exist_ok=True)
             subprocess.run(
                 [
                     _program("mariadb-install-db"),
@@ -253,10 +256,6 @@ wsrep_slave_threads = 2
                 capture_output=True,
                 timeout=300,
             )
-        for node in self.nodes.values():  # joiners receive everything by SST
-            node.datadir.mkdir(parents=True, exist_ok=True)
-        self.root.chmod(0o755)
-        _chown_tree(self.root, server_user())
 
     # --- processes ----------------------------------------------------------------------
 
