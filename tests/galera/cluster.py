@@ -324,7 +324,15 @@ wsrep_slave_threads = 2
         node = self.nodes[number]
         mark = node.log.stat().st_size if node.log.exists() else 0
         proc = self._spawn(node, "--wsrep-recover")
-        proc.wait(120)
+        try:
+            proc.wait(120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(30)
+            tail = node.log.read_text(errors="replace").splitlines()[-15:]
+            raise ClusterError(
+                f"node {number}: --wsrep-recover hung; end of {node.log}:\n" + "\n".join(tail)
+            ) from None
         with node.log.open("rb") as log:
             log.seek(mark)
             found = _RECOVERED.findall(log.read().decode("utf-8", "replace"))

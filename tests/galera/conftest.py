@@ -44,7 +44,10 @@ def galera_cluster() -> Iterator[Cluster]:
         cluster.start()
         yield cluster
     finally:
-        cluster.destroy()
+        if os.environ.get("GALERA_KEEP"):  # keep the folder (logs) for a post-mortem
+            cluster.stop()
+        else:
+            cluster.destroy()
 
 
 @pytest.fixture(scope="session")
