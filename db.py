@@ -79,6 +79,12 @@ class CommitUnknownError(DatabaseError):
     """The connection was lost while COMMIT was in flight: the outcome is unknown."""
 
 
+# What a script must catch to exit 3 ("database error"): this module's errors and the
+# driver's own (a `transaction()` block does not retry, so a 1213 or a lost connection
+# there reaches the caller as a pymysql error).
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, pymysql.err.MySQLError)
+
+
 @dataclass(frozen=True)
 class DbSettings:
     """Where and how to connect. The password never appears in repr or messages."""

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 import bench_dispatch
+import bench_galera
 import bench_maintenance
 import bench_memory
 import bench_pending_query
@@ -30,6 +31,7 @@ FIGURES = (
     bench_pending_query.run,
     bench_maintenance.run,
     bench_memory.run,
+    bench_galera.run,  # figure 7 (issue 16): needs galera-4; starts its own cluster
 )
 
 
