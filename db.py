@@ -398,6 +398,11 @@ def _is_lost(exc: BaseException) -> bool:
     )
 
 
+# Deadlocks and Galera certification conflicts (1213) get at least this many re-runs: with
+# several writer nodes two dispatchers claiming the same due rows collide about half the
+# time (SKIP LOCKED cannot see the other node's locks), and 3 re-runs were seen to run out.
+CONFLICT_RETRIES = 10
+
 # Retries by MySQL error code since the process started (or reset_retry_stats()):
 # 1213 counts Galera certification conflicts and deadlocks, 2013 lost connections, ...
 retry_stats: Counter[int] = Counter()
@@ -421,8 +426,9 @@ def run_in_transaction(
     connection lost before COMMIT make the whole transaction run again, at most
     `retries` more times, on a fresh connection (the next host of DB_HOST after a
     loss), so `work` must only touch the database (and local state it rebuilds on
-    each run). If `work` catches a transaction-aborting error and returns anyway,
-    nothing is committed: the error is raised as if `work` had let it out.
+    each run). A 1213 gets at least CONFLICT_RETRIES re-runs. If `work` catches a
+    transaction-aborting error and returns anyway, nothing is committed: the error is
+    raised as if `work` had let it out.
 
     Raises TransactionFailedError when the retries are exhausted,
     CommitUnknownError when the connection died during COMMIT, and lets every
@@ -456,7 +462,8 @@ def run_in_transaction(
                 _rollback_quietly(conn)
             if not lost and code not in RETRYABLE_LOCK_ERRORS:
                 raise
-            if attempt >= retries:
+            budget = max(retries, CONFLICT_RETRIES) if code == ER.LOCK_DEADLOCK else retries
+            if attempt >= budget:
                 raise TransactionFailedError(
                     f"{name}: gave up after {attempt + 1} attempts (MySQL error {code}: "
                     f"{exc.args[1] if len(exc.args) > 1 else exc})"
@@ -464,11 +471,13 @@ def run_in_transaction(
             attempt += 1
             with _stats_lock:
                 retry_stats[code if code is not None else 0] += 1
-            delay = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
+            # Full jitter: two claimers on two Galera nodes that lost to each other must not
+            # come back in step and collide again.
+            delay = min(2.0, 0.05 * 2**attempt) * random.uniform(0.1, 1.0)
             if lost:
                 delay = 0.0  # another host (or a fresh connection) is ready now
             logger.warning(
-                "%s: MySQL error %s, retrying (%d/%d) in %.2fs", name, code, attempt, retries, delay
+                "%s: MySQL error %s, retrying (%d/%d) in %.2fs", name, code, attempt, budget, delay
             )
             time.sleep(delay)
         except BaseException:

@@ -165,7 +165,8 @@ def run(bench: Bench) -> Figure:
         + ", ".join(
             f"{r.label} {r.conflicts_per_1000:.1f} ({r.conflicts})" for r in (single, one, two)
         )
-        + f"; other retries: {one.other_retries + two.other_retries}",
+        + f"; other retries: {one.other_retries + two.other_retries}; each conflict re-runs a "
+        f"whole claim transaction (up to {limit} rows)",
         f"{limit} claims per cycle; the 3 nodes (64M buffer pool each, "
         "innodb_flush_log_at_trx_commit=2, certification on every commit) share this "
         f"machine's cores with the dispatchers; cluster start-up {up:.0f} s (not timed)",
