@@ -454,7 +454,7 @@ def run_in_transaction(
             lost = _is_lost(exc)
             if lost:
                 _connection_lost(conn)
-                if committing and code not in NODE_NOT_READY_ERRORS:
+                if committing:  # 1047 here too: the write set may have reached the others
                     raise CommitUnknownError(
                         f"{name}: connection lost during COMMIT; check whether it was applied"
                     ) from exc
