@@ -354,12 +354,22 @@ wsrep_slave_threads = 2
             )
         return found[-1]
 
-    def restart(self, number: int, timeout: float = 180) -> None:
-        """Restart a killed node at its recovered position, so it rejoins by IST."""
+    def restart(self, number: int, timeout: float = 180) -> str:
+        """Restart a killed node at its recovered position, so it rejoins by IST.
+
+        Returns how it caught up: "IST" (incremental, from the survivors' gcache), "SST"
+        (a full copy) or "running" when it was not stopped.
+        """
         if self.pid(number):
-            return
+            return "running"
         position = self.recovered_position(number)
+        node = self.nodes[number]
+        mark = node.log.stat().st_size
         self.start_node(number, f"--wsrep_start_position={position}", timeout=timeout)
+        with node.log.open("rb") as log:
+            log.seek(mark)
+            text = log.read().decode("utf-8", "replace")
+        return "SST" if "SST completed on joiner" in text else "IST"
 
     def stop(self, timeout: float = 60) -> None:
         """SIGTERM every node (the others keep quorum while one stops) and wait."""
@@ -473,8 +483,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "kill":
             cluster.kill(args.node)
         elif args.command == "restart":
-            cluster.restart(args.node)
+            how = cluster.restart(args.node)
             cluster.wait_size(3)
+            print(f"node{args.node} rejoined by {how}")
         for line in cluster.status_lines():
             print(line)
     except ClusterError as exc:

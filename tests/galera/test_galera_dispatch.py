@@ -189,7 +189,7 @@ def test_node_killed_under_a_running_dispatcher_and_webhooks(on_cluster, fake_pe
     _check_properties(fake_pearl, dialled, webhook_leads, json.loads(out)["delivered"])
     assert fake_pearl.count("make_call") + _in_flight() >= 300  # dialled or still held
 
-    on_cluster.restart(2)  # rejoins by IST at its recovered position
+    assert on_cluster.restart(2) == "IST"  # rejoins incrementally at its recovered position
     on_cluster.wait_size(3)
     hashes = {n: data_hash(on_cluster, n, os.environ["DB_DATABASE"]) for n in (1, 2, 3)}
     assert len(set(hashes.values())) == 1, hashes
