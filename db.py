@@ -29,6 +29,7 @@ import re
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -49,12 +50,23 @@ T = TypeVar("T")
 
 SCHEMA_PATH = Path(__file__).with_name("schema.sql")
 
+# --- connection and transaction code (fail-over, Galera-safe retries) -----------------
 # Errors after which the whole transaction is rolled back and run again.
 RETRYABLE_LOCK_ERRORS = frozenset({ER.LOCK_DEADLOCK, ER.LOCK_WAIT_TIMEOUT})
 # The connection is gone; the server has rolled back whatever was not committed.
 CONNECTION_LOST_ERRORS = frozenset(
     {CR.CR_SERVER_GONE_ERROR, CR.CR_SERVER_LOST, CR.CR_SERVER_LOST_EXTENDED, 2055, 1927}
 )  # 1927: MariaDB's "connection was killed"
+# Galera: the node left the primary component (or is still joining) and refuses work;
+# nothing was committed there, so the transaction is re-run on another host.
+NODE_NOT_READY_ERRORS = frozenset({ER.UNKNOWN_COM_ERROR})  # 1047 "WSREP has not yet prepared"
+# After these the server has already rolled back the WHOLE transaction (not just the
+# statement): on Galera a 1213 can come from any statement, even a SELECT or COMMIT, and
+# a later COMMIT would "succeed" with nothing in it, or commit only the statements run
+# after the error in a new implicit transaction. The cursor refuses to go on after one.
+TRANSACTION_ABORTING_ERRORS = (
+    frozenset({ER.LOCK_DEADLOCK}) | CONNECTION_LOST_ERRORS | NODE_NOT_READY_ERRORS
+)
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
@@ -72,6 +84,12 @@ class TransactionFailedError(DatabaseError):
 
 class CommitUnknownError(DatabaseError):
     """The connection was lost while COMMIT was in flight: the outcome is unknown."""
+
+
+# What a script must catch to exit 3 ("database error"): this module's errors and the
+# driver's own (a `transaction()` block does not retry, so a 1213 or a lost connection
+# there reaches the caller as a pymysql error).
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DatabaseError, pymysql.err.MySQLError)
 
 
 @dataclass(frozen=True)
@@ -129,9 +147,18 @@ class DbSettings:
             lock_wait_timeout=number("DB_LOCK_WAIT_TIMEOUT", defaults.lock_wait_timeout, int),
         )
 
+    def __post_init__(self) -> None:
+        parse_hosts(self.host, self.port)  # a malformed DB_HOST fails here, in one line
+
+    @property
+    def hosts(self) -> tuple[tuple[str, int], ...]:
+        """(host, port) pairs of DB_HOST in order; DB_PORT is the default port."""
+        return parse_hosts(self.host, self.port)
+
     def describe(self) -> str:
-        """Host, port, user and database, for messages (never the password)."""
-        return f"{self.user}@{self.host}:{self.port}/{self.database}"
+        """Host(s), port(s), user and database, for messages (never the password)."""
+        where = ",".join(_host_text(host, port) for host, port in self.hosts)
+        return f"{self.user}@{where}/{self.database}"
 
 
 # --- the original system's environment (MYSQL_URL / DATABASE_URL, MYSQLHOST ...) ------------
@@ -213,40 +240,182 @@ def load_env_file() -> None:
             return
 
 
-def connect(settings: DbSettings | None = None, *, with_database: bool = True):
-    """Open a new connection configured for this system.
+_HOST_PART = re.compile(
+    r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<name>[^\s:\[\],]+))(?::(?P<port>\d+))?$"
+)
 
-    Prefer `transaction()`, which reuses the thread's connection.
-    Raises DatabaseUnavailableError with host, port, database and what to check.
+
+def parse_hosts(text: str, default_port: int = 3306) -> tuple[tuple[str, int], ...]:
+    """Parse DB_HOST: one host or a comma-separated list, each with an optional `:port`.
+
+    `db1,db2:3307,db3` -> (("db1", 3306), ("db2", 3307), ("db3", 3306)) with DB_PORT 3306;
+    IPv6 literals go in brackets (`[::1]:3307`). Raises ValueError naming DB_HOST when
+    the list is empty, a part is blank or malformed, a port is out of range, or a host
+    is listed twice.
     """
-    settings = settings or DbSettings.from_env()
+    parts = [part.strip() for part in str(text).split(",")]
+    if not any(parts):
+        raise ValueError("DB_HOST is empty: give a host name or a comma-separated list")
+    hosts: list[tuple[str, int]] = []
+    for part in parts:
+        match = _HOST_PART.match(part)
+        if not match:
+            raise ValueError(
+                f"DB_HOST must be host[:port] items separated by commas, got {part[:70]!r}"
+            )
+        host = match["v6"] or match["name"]
+        port = int(match["port"]) if match["port"] else default_port
+        if not 0 < port < 65536:
+            raise ValueError(f"DB_HOST port must be 1-65535, got {part[:70]!r}")
+        if (host, port) in hosts:
+            raise ValueError(f"DB_HOST lists {_host_text(host, port)} twice")
+        hosts.append((host, port))
+    return tuple(hosts)
+
+
+def _host_text(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _Failover:
+    """Which host of DB_HOST this process uses now (shared by its threads).
+
+    A process starts with the first host that answers and stays on it; when its
+    connection to that host is lost it moves to the next one (wrapping around), so
+    the processes of one deployment write through the same node while it lives.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hosts: tuple[tuple[str, int], ...] = ()
+        self.current = 0
+
+    def order(self, hosts: tuple[tuple[str, int], ...]) -> list[int]:
+        with self.lock:
+            if hosts != self.hosts:  # new settings: start again from the first host
+                self.hosts, self.current = hosts, 0
+            return [(self.current + i) % len(hosts) for i in range(len(hosts))]
+
+    def connected(self, hosts: tuple[tuple[str, int], ...], index: int) -> None:
+        with self.lock:
+            if hosts == self.hosts:
+                self.current = index
+
+    def lost(self, hosts: tuple[tuple[str, int], ...], index: int) -> None:
+        with self.lock:
+            if hosts == self.hosts and index == self.current and len(hosts) > 1:
+                self.current = (index + 1) % len(hosts)
+                logger.warning(
+                    "lost the database at %s; failing over to %s",
+                    _host_text(*hosts[index]),
+                    _host_text(*hosts[self.current]),
+                )
+
+
+_failover = _Failover()
+
+
+class TrackingCursor(pymysql.cursors.DictCursor):
+    """A DictCursor that remembers an error that aborted the whole transaction.
+
+    After such an error (see TRANSACTION_ABORTING_ERRORS) every further statement on
+    the connection raises the same error again until the transaction ends, and
+    run_in_transaction/transaction never commit: code that catches the error and
+    carries on cannot commit half a transaction.
+    """
+
+    def execute(self, query, args=None):  # type: ignore[override]
+        conn = self.connection
+        aborted = getattr(conn, "_txn_aborted", None)
+        if aborted is not None:
+            raise type(aborted)(*aborted.args)
+        try:
+            return super().execute(query, args)
+        except pymysql.err.MySQLError as exc:
+            if _error_code(exc) in TRANSACTION_ABORTING_ERRORS or isinstance(
+                exc, pymysql.err.InterfaceError
+            ):
+                conn._txn_aborted = exc
+            raise
+
+
+def _clear_abort(conn) -> None:
+    conn._txn_aborted = None
+
+
+def _raise_if_aborted(conn) -> None:
+    aborted = getattr(conn, "_txn_aborted", None)
+    if aborted is not None:
+        raise type(aborted)(*aborted.args)
+
+
+def _open_one(settings: DbSettings, host: str, port: int, with_database: bool):
+    conn = pymysql.connect(
+        host=host,
+        port=port,
+        user=settings.user,
+        password=settings.password,
+        database=settings.database if with_database else None,
+        charset="utf8mb4",
+        cursorclass=TrackingCursor,
+        autocommit=False,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        write_timeout=settings.write_timeout,
+        init_command="SET time_zone = '+00:00'",
+    )
     try:
-        conn = pymysql.connect(
-            host=settings.host,
-            port=settings.port,
-            user=settings.user,
-            password=settings.password,
-            database=settings.database if with_database else None,
-            charset="utf8mb4",
-            cursorclass=pymysql.cursors.DictCursor,
-            autocommit=False,
-            connect_timeout=settings.connect_timeout,
-            read_timeout=settings.read_timeout,
-            write_timeout=settings.write_timeout,
-            init_command="SET time_zone = '+00:00'",
-        )
         with conn.cursor() as cur:
             cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cur.execute("SET SESSION innodb_lock_wait_timeout = %s", (settings.lock_wait_timeout,))
-    except pymysql.err.MySQLError as exc:
-        code = exc.args[0] if exc.args else "?"
-        raise DatabaseUnavailableError(
-            f"cannot connect to MySQL at {settings.host}:{settings.port} "
-            f"database {settings.database!r} as user {settings.user!r} (error {code}): "
-            "check that the server is running, DB_HOST/DB_PORT/DB_USER/DB_PASSWORD/"
-            "DB_DATABASE in the environment or .env, and that `python db.py init` was run"
-        ) from None
+            # A Galera node outside the primary component answers but refuses work.
+            cur.execute("SHOW STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_provider_name')")
+            wsrep = {row["Variable_name"]: str(row["Value"]) for row in cur.fetchall()}
+        conn.commit()
+        if wsrep.get("wsrep_provider_name") and wsrep.get("wsrep_ready", "").upper() != "ON":
+            raise pymysql.err.OperationalError(1047, "Galera node is not ready (wsrep_ready=OFF)")
+    except BaseException:
+        with suppress(pymysql.err.Error):
+            conn.close()
+        raise
+    _clear_abort(conn)
     return conn
+
+
+def connect(settings: DbSettings | None = None, *, with_database: bool = True):
+    """Open a new connection configured for this system.
+
+    DB_HOST may list several hosts: they are tried in order, starting with the one this
+    process uses now (the first, until a connection to it is lost), and the first that
+    answers and is ready for work wins. Prefer `transaction()`/`run_in_transaction()`,
+    which reuse the thread's connection and fail over on their own.
+
+    Raises DatabaseUnavailableError naming every host tried, the database, and what to
+    check.
+    """
+    settings = settings or DbSettings.from_env()
+    hosts = settings.hosts
+    codes = []
+    for index in _failover.order(hosts):
+        host, port = hosts[index]
+        try:
+            conn = _open_one(settings, host, port, with_database)
+        except pymysql.err.MySQLError as exc:
+            code = exc.args[0] if exc.args else "?"
+            codes.append(f"{_host_text(host, port)} error {code}")
+            if code in (ER.ACCESS_DENIED_ERROR, ER.BAD_DB_ERROR) and len(hosts) == 1:
+                break
+            continue
+        conn._host_index = index
+        conn._hosts = hosts
+        _failover.connected(hosts, index)
+        return conn
+    raise DatabaseUnavailableError(
+        f"cannot connect to MySQL at {', '.join(codes)} "
+        f"database {settings.database!r} as user {settings.user!r}: "
+        "check that the server is running, DB_HOST/DB_PORT/DB_USER/DB_PASSWORD/"
+        "DB_DATABASE in the environment or .env, and that `python db.py init` was run"
+    ) from None
 
 
 class _ThreadConnection(threading.local):
@@ -276,9 +445,43 @@ def close_connection() -> None:
             conn.close()
 
 
+def _connection_lost(conn) -> None:
+    """Drop this thread's connection after a loss and move the process to the next host."""
+    hosts, index = getattr(conn, "_hosts", None), getattr(conn, "_host_index", None)
+    if hosts is not None and index is not None:
+        _failover.lost(hosts, index)
+    close_connection()
+
+
 def _error_code(exc: BaseException) -> int | None:
     args = getattr(exc, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
+
+
+def _is_lost(exc: BaseException) -> bool:
+    code = _error_code(exc)
+    return (
+        code in CONNECTION_LOST_ERRORS
+        or code in NODE_NOT_READY_ERRORS
+        or isinstance(exc, pymysql.err.InterfaceError)
+    )
+
+
+# Deadlocks and Galera certification conflicts (1213) get at least this many re-runs: with
+# several writer nodes two dispatchers claiming the same due rows collide about half the
+# time (SKIP LOCKED cannot see the other node's locks), and 3 re-runs were seen to run out.
+CONFLICT_RETRIES = 10
+
+# Retries by MySQL error code since the process started (or reset_retry_stats()):
+# 1213 counts Galera certification conflicts and deadlocks, 2013 lost connections, ...
+retry_stats: Counter[int] = Counter()
+_stats_lock = threading.Lock()
+
+
+def reset_retry_stats() -> None:
+    """Zero retry_stats (benchmarks read it around a run)."""
+    with _stats_lock:
+        retry_stats.clear()
 
 
 def run_in_transaction(
@@ -286,10 +489,15 @@ def run_in_transaction(
 ) -> T:
     """Run `work(cursor)` in one transaction on this thread's connection.
 
-    Commits when `work` returns, rolls back on any exception. Deadlocks,
-    lock wait timeouts and a connection lost before COMMIT make the whole
-    transaction run again, at most `retries` more times, so `work` must only
-    touch the database (and local state it rebuilds on each run).
+    Commits when `work` returns, rolls back on any exception. Deadlocks and Galera
+    certification conflicts (1213, from ANY statement including SELECT and COMMIT),
+    lock wait timeouts, a Galera node that stopped being ready (1047) and a
+    connection lost before COMMIT make the whole transaction run again, at most
+    `retries` more times, on a fresh connection (the next host of DB_HOST after a
+    loss), so `work` must only touch the database (and local state it rebuilds on
+    each run). A 1213 gets at least CONFLICT_RETRIES re-runs. If `work` catches a
+    transaction-aborting error and returns anyway, nothing is committed: the error is
+    raised as if `work` had let it out.
 
     Raises TransactionFailedError when the retries are exhausted,
     CommitUnknownError when the connection died during COMMIT, and lets every
@@ -300,20 +508,22 @@ def run_in_transaction(
     attempt = 0
     while True:
         conn = _thread_connection()
+        _clear_abort(conn)
         _local.in_transaction = True
         committing = False
         try:
             with conn.cursor() as cur:
                 result = work(cur)
+            _raise_if_aborted(conn)  # the work swallowed an abort: never commit
             committing = True
             conn.commit()
             return result
         except pymysql.err.MySQLError as exc:
             code = _error_code(exc)
-            lost = code in CONNECTION_LOST_ERRORS or isinstance(exc, pymysql.err.InterfaceError)
+            lost = _is_lost(exc)
             if lost:
-                close_connection()
-                if committing:
+                _connection_lost(conn)
+                if committing:  # 1047 here too: the write set may have reached the others
                     raise CommitUnknownError(
                         f"{name}: connection lost during COMMIT; check whether it was applied"
                     ) from exc
@@ -321,15 +531,22 @@ def run_in_transaction(
                 _rollback_quietly(conn)
             if not lost and code not in RETRYABLE_LOCK_ERRORS:
                 raise
-            if attempt >= retries:
+            budget = max(retries, CONFLICT_RETRIES) if code == ER.LOCK_DEADLOCK else retries
+            if attempt >= budget:
                 raise TransactionFailedError(
                     f"{name}: gave up after {attempt + 1} attempts (MySQL error {code}: "
                     f"{exc.args[1] if len(exc.args) > 1 else exc})"
                 ) from exc
             attempt += 1
-            delay = min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.0)
+            with _stats_lock:
+                retry_stats[code if code is not None else 0] += 1
+            # Full jitter: two claimers on two Galera nodes that lost to each other must not
+            # come back in step and collide again.
+            delay = min(2.0, 0.05 * 2**attempt) * random.uniform(0.1, 1.0)
+            if lost:
+                delay = 0.0  # another host (or a fresh connection) is ready now
             logger.warning(
-                "%s: MySQL error %s, retrying (%d/%d) in %.2fs", name, code, attempt, retries, delay
+                "%s: MySQL error %s, retrying (%d/%d) in %.2fs", name, code, attempt, budget, delay
             )
             time.sleep(delay)
         except BaseException:
@@ -340,11 +557,13 @@ def run_in_transaction(
 
 
 def _rollback_quietly(conn) -> None:
+    _clear_abort(conn)
     try:
         conn.rollback()
     except pymysql.err.Error:
-        # The connection is unusable; drop it so the next transaction reconnects.
-        close_connection()
+        # The connection is unusable; drop it so the next transaction reconnects
+        # (to the next host of DB_HOST).
+        _connection_lost(conn)
 
 
 @contextmanager
@@ -352,18 +571,24 @@ def transaction(name: str = "transaction") -> Iterator[Any]:
     """`with transaction() as cur:` — commit on success, roll back on any exception.
 
     Unlike run_in_transaction this cannot re-run the block, so it does not
-    retry; use it for reads and for work whose caller handles retries.
+    retry; use it for reads and for work whose caller handles retries. After a
+    lost connection the next use connects to the next host of DB_HOST.
     """
     if _local.in_transaction:
         raise RuntimeError(f"{name}: nested transactions are not supported")
     conn = _thread_connection()
+    _clear_abort(conn)
     _local.in_transaction = True
     try:
         with conn.cursor() as cur:
             yield cur
+        _raise_if_aborted(conn)  # the block swallowed an abort: never commit
         conn.commit()
-    except BaseException:
-        _rollback_quietly(conn)
+    except BaseException as exc:
+        if _is_lost(exc):
+            _connection_lost(conn)
+        else:
+            _rollback_quietly(conn)
         raise
     finally:
         _local.in_transaction = False

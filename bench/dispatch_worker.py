@@ -81,7 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if profiler:
         profiler.disable()
         profiler.dump_stats(args.profile)
-    _say(done=True, **totals)
+    # Retries by MySQL error code (1213: deadlocks and Galera certification conflicts).
+    _say(done=True, retries={str(k): v for k, v in db.retry_stats.items()}, **totals)
     return 0
 
 

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 import bench_dispatch
+import bench_galera
 import bench_import
 import bench_maintenance
 import bench_memory
@@ -34,6 +35,7 @@ FIGURES = (
     bench_memory.run,
     bench_webhooks.run,
     bench_import.run,
+    bench_galera.run,  # figure 9 (issue 16): needs galera-4; starts its own cluster
 )
 
 
