@@ -495,8 +495,7 @@ def _collect_claim_place(
         workers=max_concurrent, budget_seconds=collect_budget_seconds,
     )  # fmt: skip
     summary.add_collect_counts(collected)
-    with db.transaction("read the pause switch") as cur:
-        paused, reason = dispatch_paused(cur)
+    paused, reason = db.run_in_transaction(dispatch_paused, name="read the pause switch")
     if paused:
         summary.paused = reason or "paused"
         logger.warning("dispatch is paused (%s): results collected, nothing claimed", reason)

@@ -81,25 +81,29 @@ def collect_results(
 ) -> None:
     """One collect pass (see the module docstring). Raises PearlAuthError on 401/403 and
     db.DatabaseError when the database is unusable; every other error stays with its row."""
-    with db.transaction("read collect settings") as cur:
-        config = scheduler_config.get_config(cur)
+    config = db.run_in_transaction(scheduler_config.get_config, name="read collect settings")
     budget = (
         budget_seconds if budget_seconds is not None else config.setting("collect_budget_seconds")
     )
     deadline = time.monotonic() + budget
     _expire_leases(counts)
-    with db.transaction("read placed calls") as cur:
-        placed = db.fetch_all(
-            cur, queries.CALLS_IN_STATE, {"state": "placed", "limit": COLLECT_LIMIT}
-        )
+    placed = _calls_in_state("placed")
     _for_each(placed, lambda row: _collect_placed(client, row, config, counts), workers,
               deadline, counts)  # fmt: skip
-    with db.transaction("read uncertain calls") as cur:
-        uncertain = db.fetch_all(
-            cur, queries.CALLS_IN_STATE, {"state": "uncertain", "limit": COLLECT_LIMIT}
-        )
+    uncertain = _calls_in_state("uncertain")
     if uncertain:
         _reconcile(client, outbound_id, uncertain, config, counts, deadline)
+
+
+def _calls_in_state(state: str) -> list[dict]:
+    # run_in_transaction, not transaction(): on a multi-writer cluster even a read can be
+    # aborted by a conflict (1213), and it must be retried, not fail the run.
+    return db.run_in_transaction(
+        lambda cur: db.fetch_all(
+            cur, queries.CALLS_IN_STATE, {"state": state, "limit": COLLECT_LIMIT}
+        ),
+        name=f"read {state} calls",
+    )
 
 
 def _expire_leases(counts: CollectCounts) -> None:
@@ -300,11 +304,11 @@ def _listing(
     ids = tuple(str(r.get("id")) for r in requests if r.get("id"))
     known: set[str] = set()
     if ids:
-        with db.transaction("known request ids") as cur:
-            known = {
-                row["request_id"]
-                for row in db.fetch_all(cur, queries.KNOWN_REQUEST_IDS, {"ids": ids})
-            }
+        rows = db.run_in_transaction(
+            lambda cur: db.fetch_all(cur, queries.KNOWN_REQUEST_IDS, {"ids": ids}),
+            name="known request ids",
+        )
+        known = {row["request_id"] for row in rows}
     by_phone: dict[str, list[Mapping[str, Any]]] = {}
     for request in requests:
         if _ref_of(request) is None and str(request.get("id")) not in known:
