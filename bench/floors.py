@@ -9,6 +9,7 @@ Python, validation, configuration, working time, retries, logging.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -56,3 +57,50 @@ def fill_floor_leads(filler: benchlib.Filler, first_id: int, count: int, now: in
     rng = random.Random(first_id)
     filler.leads(datagen.leads(first_id, count, rng, now))
     return list(range(first_id, first_id + count))
+
+
+def result_by_hand(conn: Any) -> Callable[[tuple[int, dict[str, Any]]], None]:
+    """Figure 2's own floor: the writes of processing one call result, by hand, on `conn`.
+
+    Lock the lead, look the call up by its id, record it in pearl_calls with its raw
+    payload, count the attempt, move the lead's pending call, COMMIT: the same statements
+    the library runs for a retry, without classification, configuration or Python around
+    them. Item: (lead_id, Pearl call object).
+    """
+
+    def operation(item: tuple[int, dict[str, Any]]) -> None:
+        lead_id, call = item
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+        with conn.cursor() as cur:
+            cur.execute(queries.LOCK_LEAD.sql, (lead_id,))
+            lead = cur.fetchone()
+            cur.execute(queries.PEARL_CALL_BY_CALL_ID.sql, (call["id"],))
+            cur.fetchone()
+            cur.execute(
+                queries.INSERT_COMPLETED_PEARL_CALL.sql,
+                {
+                    "state": "completed", "lead_id": lead_id, "request_id": None,
+                    "call_id": call["id"], "outcome": "busy", "provisional": False,
+                    "simulated": False, "pearl_status": call.get("status"),
+                    "conversation_status": call.get("conversationStatus"),
+                    "error_message": None, "raw_response": json.dumps(call), "started_at": now,
+                    "now": now,
+                },
+            )  # fmt: skip
+            cur.execute(
+                queries.RECORD_ATTEMPT.sql,
+                {"lead_id": lead_id, "now": now, "call_status": "busy"},
+            )
+            cur.execute(
+                queries.UPSERT_PENDING_SCHEDULE.sql,
+                {
+                    "lead_id": lead_id,
+                    "scheduled_at": now + DELAY,
+                    "attempt_number": lead["call_attempts_count"] + 2,
+                    "last_outcome": "busy",
+                    "now": now,
+                },
+            )
+        conn.commit()
+
+    return operation
