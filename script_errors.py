@@ -72,7 +72,7 @@ def _mysql_error(exc: BaseException) -> pymysql.err.MySQLError | None:
     return None
 
 
-_CODE_IN_TEXT = re.compile(r"\(error (\d{4})\)|MySQL error (\d{4})")
+_CODE_IN_TEXT = re.compile(r"\(?\berror (\d{4})\)?|MySQL error (\d{4})")
 
 
 def _code_and_text(exc: BaseException) -> tuple[int | None, str]:
