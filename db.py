@@ -760,4 +760,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    sys.exit(main())
+    # Run as the imported module `db`, not `__main__`: its exception classes are the ones
+    # script_errors (and every caller) know.
+    import db as _db
+
+    sys.exit(_db.main())
