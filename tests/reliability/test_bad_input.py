@@ -168,7 +168,9 @@ def test_payload_fuzz_always_processes_one_attempt(fuzz_db, call_result, pearl):
     assert isinstance(result, CallResultProcessed)
     row = lead(lead_id)
     final = is_final_call(call_result, pearl)
-    assert row["call_attempts_count"] == (1 if final else 0)
+    reached = final and result.action != "not_placed"  # Pearl status 8: never reached anyone
+    assert row["call_attempts_count"] == (1 if reached else 0)
+    assert (result.action == "not_placed") == (result.outcome == "not_placed")
     assert (result.action == "in_progress") == (not final)
     assert len(schedules(lead_id, "pending")) <= 1
     assert row["lead_status"] in ("open", "closed")
