@@ -25,9 +25,8 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-import do_not_call
-
 import db
+import do_not_call
 import queries
 from call_outcome import Appointment, Callback, Classification
 from clock import to_db
