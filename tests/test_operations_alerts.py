@@ -278,9 +278,11 @@ def test_a_lead_that_gets_a_call_meanwhile_is_left_alone():
             while time.monotonic() < deadline:  # wait until the fixer blocks on the lead's lock
                 # A primary-key FOR UPDATE waits while being optimised (state 'Statistics'), and
                 # innodb_trx does not always list such a waiter: look at the statement instead.
-                waiting = sql("SELECT COUNT(*) AS n FROM information_schema.processlist "
-                              "WHERE db = DATABASE() AND id <> CONNECTION_ID() AND time >= 1 "
-                              "AND info LIKE '%%FROM leads l WHERE l.id = %%FOR UPDATE%%'")[0]["n"]  # fmt: skip
+                waiting = sql(
+                    "SELECT COUNT(*) AS n FROM information_schema.processlist "
+                    "WHERE db = DATABASE() AND id <> CONNECTION_ID() AND time >= 1 "
+                    "AND info LIKE '%%FROM leads l WHERE l.id = %%FOR UPDATE%%'"
+                )[0]["n"]
                 if waiting:
                     break
                 time.sleep(0.05)
