@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import os
 import signal
 import socket
 import subprocess
@@ -973,3 +974,88 @@ def test_every_run_leaves_a_heartbeat_and_an_outage_exits_1(clock, fake_pearl, m
     [beat] = sql("SELECT * FROM dispatcher_runs")
     assert beat["finished_at"] is not None and beat["exit_code"] == 1
     assert (beat["claimed"], beat["placed"]) == (1, 0)
+
+
+# --- SIGKILL at every step boundary of one call's life ------------------------------------------
+
+KILL_AT_STEP = """
+import os, signal, sys
+from datetime import datetime
+import despachar_llamadas
+import dispatch_place
+from clock import rehearsal_at
+
+step = sys.argv[2]
+
+
+def die(*_args, **_kwargs):
+    print("dying", flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+if step == "after-preflight":  # the row is 'placing', the POST never left
+    real_preflight = despachar_llamadas.preflight_claims
+
+    def preflight_then_die(*args, **kwargs):
+        go = real_preflight(*args, **kwargs)
+        if go:
+            die()
+        return go
+
+    despachar_llamadas.preflight_claims = preflight_then_die
+elif step == "after-post":  # Pearl has the call, its request id is not saved
+    dispatch_place.save_placed = die
+elif step == "after-save":  # Pearl has the call and the row says so
+    real_save = dispatch_place.save_placed
+
+    def save_then_die(*args, **kwargs):
+        real_save(*args, **kwargs)
+        die()
+
+    dispatch_place.save_placed = save_then_die
+with rehearsal_at(datetime.fromisoformat(sys.argv[1])):
+    despachar_llamadas.main(["--limit", "5", "--max-concurrent", "1"])
+print("survived", flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", ["after-preflight", "after-post", "after-save"])
+def test_dispatcher_killed_at_each_step_boundary_dials_once_and_counts_once(
+    step, clock, fake_pearl, pearl
+):
+    lead_id = due_lead(TO)
+    proc = subprocess.run(
+        [sys.executable, "-c", KILL_AT_STEP, TUESDAY_MORNING.isoformat(), step],
+        cwd=ROOT,
+        env={**os.environ, **fake_pearl.env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, (proc.stdout, proc.stderr)
+    expected_state = {"after-preflight": "placing", "after-post": "placing", "after-save": "placed"}
+    assert [r["state"] for r in pearl_calls(lead_id)] == [expected_state[step]]
+    posted_before = 0 if step == "after-preflight" else 1
+    assert fake_pearl.count("make_call") == posted_before
+    client = pearl()
+
+    # Recovery: later runs, the clock moving on in steps past the lease and the grace period.
+    at = TUESDAY_MORNING
+    for _ in range(30):
+        at += timedelta(minutes=2)
+        clock.move_to(at)
+        run(client)
+        assert fake_pearl.count("make_call") <= 1  # never a second call to this person
+        in_flight = [r for r in pearl_calls(lead_id) if r["outcome"] is None
+                     and r["state"] not in ("not_placed",)]  # fmt: skip
+        if lead(lead_id)["call_attempts_count"] == 1 and not in_flight:
+            break
+    assert fake_pearl.count("make_call") == 1
+    assert [c["to"] for c in fake_pearl.placed_calls()] == [TO]
+    assert lead(lead_id)["call_attempts_count"] == 1  # the call that reached Pearl, once
+    counted = [r for r in pearl_calls(lead_id) if r["outcome"] is not None]
+    assert len(counted) == 1 and counted[0]["state"] == "completed"
+    not_placed = [r["state"] for r in pearl_calls(lead_id) if r["state"] == "not_placed"]
+    assert not_placed == (["not_placed"] if step == "after-preflight" else [])
+    assert unaccounted_leads() == []
