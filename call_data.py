@@ -23,9 +23,13 @@ from safe_json import clean_text
 logger = logging.getLogger(__name__)
 
 CALL_REF_KEY: Final = "callRef"
+# Pearl's own examples name the person firstName/lastName; the first round of this system
+# sent nombre/apellidos, and agent scripts written for it read those: send both.
 DEFAULT_CALL_DATA_MAPPING: Final[Mapping[str, str]] = {
     "firstName": "nombre",
     "lastName": "apellidos",
+    "nombre": "nombre",
+    "apellidos": "apellidos",
 }
 MAX_VALUE_CHARS: Final = 1000
 MAX_TOTAL_CHARS: Final = 16_000

@@ -17,7 +17,7 @@ The transitions of `call_lifecycle.py` from `claimed` on:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +27,7 @@ import pymysql
 import db
 import queries
 import scheduler_config
+from call_data import build_call_data
 from call_lifecycle import Event, preflight, refusal_verdict, sources
 from call_manager_scheduler_integration import CLOSURE_INVALID_PHONE
 from clock import to_db, utc_now
@@ -130,13 +131,22 @@ def claim_due_calls(run_id: str, limit: int, region: str, counts: PlaceCounts) -
                 cur, queries.CLAIMED_CALL_ROWS, {"ids": schedule_ids, "run_id": run_id}
             )
         }
+        leads = {
+            r["id"]: r
+            for r in db.fetch_all(
+                cur, queries.LEADS_FOR_CALL_DATA, {"ids": tuple(r["lead_id"] for r, _ in dial)}
+            )
+        }
+        mapping = config.dispositions.call_data_mapping
         claims = [
             Claim(
                 schedule_id=row["id"],
                 lead_id=row["lead_id"],
                 row_id=row_ids[row["id"]],
                 phone=phone,
-                call_data=call_data_for(row),
+                call_data=call_data_for(
+                    leads.get(row["lead_id"], row), row, mapping, row_ids[row["id"]]
+                ),
                 previous_call_status=row["call_status"],
                 last_outcome=row.get("last_outcome"),
                 attempt_number=row["attempt_number"],
@@ -152,12 +162,15 @@ def claim_due_calls(run_id: str, limit: int, region: str, counts: PlaceCounts) -
     return claims
 
 
-def call_data_for(row: dict) -> dict[str, Any]:
-    """The agent's variables for one call (callRef is added when the claim has its row)."""
-    data: dict[str, Any] = {"lead_id": row["lead_id"], "attempt": row["attempt_number"]}
-    for key in ("nombre", "apellidos"):
-        if row.get(key):
-            data[key] = str(row[key])[:200]
+def call_data_for(
+    lead: Mapping[str, Any], row: Mapping[str, Any], mapping: Mapping[str, str], row_id: int
+) -> dict[str, Any]:
+    """The agent's variables for one call: the lead through the configured mapping
+    (call_data.build_call_data: sanitised, size-bounded, our callRef first), plus the lead
+    id and the attempt number for calls matched without a callRef."""
+    data: dict[str, Any] = build_call_data(lead, mapping, row_id)
+    data.setdefault("lead_id", row["lead_id"])
+    data.setdefault("attempt", row["attempt_number"])
     return data
 
 

@@ -407,6 +407,12 @@ CLAIMED_CALL_ROWS = Query(
     """,
 )
 
+LEADS_FOR_CALL_DATA = Query(
+    "Every column of the claimed leads: the agent's variables may name any lead column "
+    "(the pearl_call_data mapping).",
+    "SELECT * FROM leads WHERE id IN %(ids)s",
+)
+
 MARK_CALL_PLACED = Query(
     "Pearl accepted the call (the POST answered, or reconciliation found it): keep its request "
     "id (and call id when known); the lead's run of refusals ends.",

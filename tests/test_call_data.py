@@ -41,13 +41,20 @@ def test_default_mapping() -> None:
         "callRef": "41",
         "firstName": "María José",
         "lastName": "Núñez Pérez",
+        "nombre": "María José",
+        "apellidos": "Núñez Pérez",
         "nombreClinica": "Clínica Dental Sol",
         "direccionClinica": "C/ Mayor 1, Madrid",
         "fechaNacimiento": "1970-05-01",
         "poliza": "123456",
     }
     assert next(iter(data)) == "callRef"
-    assert DEFAULT_CALL_DATA_MAPPING == {"firstName": "nombre", "lastName": "apellidos"}
+    assert DEFAULT_CALL_DATA_MAPPING == {
+        "firstName": "nombre",
+        "lastName": "apellidos",
+        "nombre": "nombre",
+        "apellidos": "apellidos",
+    }
 
 
 def test_configured_mapping_columns_and_call_data_keys() -> None:
@@ -74,7 +81,12 @@ def test_configured_mapping_columns_and_call_data_keys() -> None:
 )
 def test_call_data_shapes(call_data: Any) -> None:
     lead = {"nombre": "Ana", "call_data": call_data}
-    assert build_call_data(lead, None, 1) == {"callRef": "1", "firstName": "Ana", "poliza": "P-1"}
+    assert build_call_data(lead, None, 1) == {
+        "callRef": "1",
+        "firstName": "Ana",
+        "nombre": "Ana",
+        "poliza": "P-1",
+    }
 
 
 @pytest.mark.parametrize("call_data", [None, "not json", "[1, 2]", 5, "{" * 10_000])
@@ -83,6 +95,7 @@ def test_bad_call_data_is_ignored(call_data: Any) -> None:
     assert build_call_data({"nombre": "Ana", "call_data": call_data}, None, 1) == {
         "callRef": "1",
         "firstName": "Ana",
+        "nombre": "Ana",
     }
 
 

@@ -220,11 +220,13 @@ def test_call_is_claimed_placed_once_polled_and_processed(clock, fake_pearl, pea
     assert (placed.claimed, placed.placed, placed.failed, placed.error) == (1, 1, 0, None)
     [request] = fake_pearl.placed_calls(TO)
     assert request["callData"] == {
-        "lead_id": lead_id,
-        "attempt": 1,
+        "callRef": request["callData"]["callRef"],
+        "firstName": "Ana",
+        "lastName": "García",
         "nombre": "Ana",
         "apellidos": "García",
-        "callRef": request["callData"]["callRef"],
+        "lead_id": lead_id,
+        "attempt": 1,
     }
     assert isinstance(request["callData"]["callRef"], int)
     [row] = pearl_calls(lead_id)
@@ -1059,3 +1061,20 @@ def test_dispatcher_killed_at_each_step_boundary_dials_once_and_counts_once(
     not_placed = [r["state"] for r in pearl_calls(lead_id) if r["state"] == "not_placed"]
     assert not_placed == (["not_placed"] if step == "after-preflight" else [])
     assert unaccounted_leads() == []
+
+
+def test_agent_variables_follow_the_configured_mapping(clock, fake_pearl, pearl):
+    set_config("pearl_call_data", '{"nombreClinica": "clinica", "cliente": "nombre"}')
+    lead_id = due_lead(nombre="Ana", call_data='{"clinica": "Sol", "poliza": "P-7"}')
+    assert run(pearl()).placed == 1
+    [request] = fake_pearl.placed_calls(TO)
+    [row] = pearl_calls(lead_id)
+    assert request["callData"] == {
+        "callRef": row["id"],
+        "nombreClinica": "Sol",
+        "cliente": "Ana",
+        "clinica": "Sol",
+        "poliza": "P-7",
+        "lead_id": lead_id,
+        "attempt": 1,
+    }
