@@ -39,6 +39,8 @@ from typing import Any
 import db
 import queries
 from call_manager_scheduler_integration import LeadNotFoundError, process_call_result
+from call_outcome import is_final_call
+from outcome_tables import FINAL_STATUSES
 from phone import InvalidPhoneError, mask_phone, normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ __all__ = [
 
 # Pearl call statuses that end a call: 4 Completed, 5 Busy, 6 Failed, 7 NoAnswer, 8 Canceled.
 # 3 InProgress (the call-started event) and anything else is not a result.
-FINAL_CALL_STATUSES = frozenset({4, 5, 6, 7, 8})
+FINAL_CALL_STATUSES = FINAL_STATUSES  # Pearl's table, kept in outcome_tables
 MAX_DEPTH = 32  # a real call object nests 3 levels (transcript items); deeper is not Pearl
 _ID_MAX = 64
 _LAST_DIGITS = 9
@@ -222,12 +224,13 @@ def is_final_call_event(call: Mapping[str, Any]) -> bool:
     True only for a finished call: ``status`` 4 Completed, 5 Busy, 6 Failed, 7 NoAnswer or
     8 Canceled. The call-started event (status 3 InProgress), a missing status and anything
     else are acknowledged and ignored: nothing is counted and the call id stays free for the
-    real result. (The one place this decision is taken; call_outcome may take it over.)
+    real result. A finished status must also be a result for call_outcome.is_final_call (no
+    call-started event label), the rule the polling path applies.
     """
     status = call.get("status")
     if isinstance(status, bool) or not isinstance(status, int):
         return False
-    return status in FINAL_CALL_STATUSES
+    return status in FINAL_CALL_STATUSES and is_final_call(call, call)
 
 
 def _last_digits(number: str) -> str | None:

@@ -212,6 +212,9 @@ def test_start_event_and_in_progress_status_write_nothing(http):
         {"id": "c-start", "status": 3, "conversationStatus": 20, "callData": {"callRef": row_id}},
         {"Id": "c-start", "Status": 3, "To": PHONE},
         {"id": "c-start", "callData": {"lead_id": lead_id}},  # no status at all
+        # A final-looking status on an event labelled as the start: the polling path's
+        # rule (call_outcome.is_final_call) says it is no result, so the webhook agrees.
+        {"id": "c-start", "status": 4, "event": "callStarted", "callData": {"callRef": row_id}},
     ):
         answer = post(http, WEBHOOK, event)
         assert answer.status_code == 200
