@@ -15,6 +15,7 @@ from collections.abc import Mapping
 import call_outcome
 import operations
 import scheduler_config
+from working_time_config import working_time_report
 
 # Outcome names used to spell out the `<outcome>_*` families: the classifier's outcomes,
 # `default`, and the retry outcomes the reschedule command accepts.
@@ -111,18 +112,9 @@ def _reads(key: str) -> bool:
 
 
 def dead_combinations(raw: Mapping[str, str | None]) -> list[str]:
-    """Settings that are valid on their own but have no effect with the others."""
-    warnings: list[str] = []
-    days = scheduler_config.parse_working_days(raw.get("working_days") or "1,2,3,4,5")
-    if days is not None:
-        for day in range(1, 8):
-            key = f"working_hours_{day}"
-            if raw.get(key) and day not in days:
-                warnings.append(
-                    f"{key} has no effect: day {day} is not in working_days ({raw['working_days']})"
-                )
-    if raw.get("holidays_subdivision") and not raw.get("holidays_country"):
-        warnings.append("holidays_subdivision has no effect without holidays_country")
+    """Settings that are valid on their own but have no effect with the others, and the
+    working time the calling law cuts (working_time_config's report: one rule for both)."""
+    warnings: list[str] = list(working_time_report(raw)["warnings"])
     try:
         default_max = int(float(str(raw.get("default_max_attempts") or "3")))
     except ValueError:

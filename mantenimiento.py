@@ -18,7 +18,8 @@ runs show progress on a terminal and stay quiet under cron. Exit codes: 0 done,
 --json prints one object with "command" and: cleanup-closed dry_run, found,
 cancelled; purge-cancelled dry_run, days, found, deleted; orphans dry_run,
 found, deleted, sample (up to 20 of {id, lead_id, status, scheduled_at});
-check-config raw, effective, problems, legacy_keys, unknown_keys, warnings, paused,
+check-config raw, effective, problems, legacy_keys, unknown_keys, warnings, windows
+(each weekday's calls window after the calling law), paused,
 paused_reason; set-config dry_run, key, value, written, warnings; unset-config dry_run,
 key, removed; pause/resume paused, reason (resume: was_paused); stranded dry_run, found,
 fixed, skipped, leads (first 50: id, masked telefono, call_attempts_count, call_status,
@@ -45,6 +46,7 @@ import script_errors
 import stranded
 from clock import from_db, to_db, utc_now
 from reprogramar_llamadas_simple import cleanup_closed_leads_schedules
+from working_time_config import working_time_report
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +173,7 @@ def check_config() -> dict[str, Any]:
         "legacy_keys": legacy,
         "unknown_keys": {key: config_keys.closest_key(key) for key in unknown},
         "warnings": config_keys.dead_combinations(config.raw),
+        "windows": working_time_report(config.raw)["windows"],
         "paused": paused,
         "paused_reason": reason,
     }
@@ -290,6 +293,9 @@ def _print_human(result: dict[str, Any]) -> None:
     elif command == "check-config":
         for key, value in result["effective"].items():
             print(f"  {key:<32} {value}")
+        print("  working windows (business zone, after the calling law; holidays aside):")
+        for day, windows in result["windows"].items():
+            print(f"    {day:<10} {windows or 'no calls'}")
         print(
             f"  dispatch {'PAUSED: ' + result['paused_reason'] if result['paused'] else 'running'}"
         )

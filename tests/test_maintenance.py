@@ -33,6 +33,7 @@ JSON_KEYS = {
         "raw",
         "effective",
         "problems",
+        "windows",
         "legacy_keys",
         "unknown_keys",
         "warnings",

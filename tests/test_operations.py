@@ -324,7 +324,13 @@ def test_set_config_force_stores_an_unknown_key_and_check_config_reports_it(clea
 def test_set_config_warns_about_a_dead_combination(clean_db):
     result = run("mantenimiento.py", "set-config", "working_hours_6", "10:00-14:00")
     assert result.returncode == 0
-    assert "warning: working_hours_6 has no effect: day 6 is not in working_days" in result.stdout
+    assert "warning: working_hours_6 is set but day 6 is not in working_days" in result.stdout
+    check = run("mantenimiento.py", "check-config", "--json")
+    report = json.loads(check.stdout)
+    assert (
+        "working_hours_6 is set but day 6 is not in working_days (1,2,3,4,5): it has no effect"
+    ) in report["warnings"]
+    assert report["windows"]["Saturday"] == ""  # not a working day: the dead key opens nothing
 
 
 def test_dry_run_never_claims_a_value_is_in_use(clean_db):
