@@ -288,7 +288,8 @@ def _listing(
     """Pearl's call requests covering these rows; None if it could not be read whole."""
     starts = [from_db(r["placing_at"] or r["claimed_at"]) for r in rows]
     since = min(starts) - LISTING_MARGIN
-    until = utc_now() + LISTING_MARGIN
+    # A clock set back since the POST must not make the range empty (nor invalid).
+    until = max(utc_now(), max(starts)) + LISTING_MARGIN
     requests: list[Mapping[str, Any]] = []
     try:
         for request in client.iter_call_requests(outbound_id, since, until):

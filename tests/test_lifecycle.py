@@ -270,6 +270,18 @@ def test_a_post_pearl_provably_never_got_is_given_back_after_the_grace(clock, fa
     assert fake_pearl.count("make_call") == 2
 
 
+def test_a_clock_set_back_after_an_uncertain_post_still_reconciles(clock, fake_pearl, pearl):
+    fake_pearl.fail("make_call", 500, process=True)  # Pearl has it, the answer was lost
+    lead_id = due_lead()
+    client = pearl(max_retries=0)
+    assert run(client).uncertain == 1
+    clock.move_to(utc(2026, 11, 24, 8, 30))  # the host's clock goes back 90 minutes
+    back = run(client)  # the listing's range still covers the POST: no error, found
+    assert (back.reconciled, back.placed, back.error) == (1, 0, None)
+    assert fake_pearl.count("make_call") == 1
+    assert pearl_calls(lead_id)[0]["state"] == "placed"
+
+
 def test_an_unreachable_pearl_leaves_the_call_uncertain_then_counts_it_once(
     clock, fake_pearl, pearl
 ):
