@@ -22,6 +22,7 @@ this module does it inside the caller's transaction (which holds the lead's row 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
@@ -117,16 +118,17 @@ def apply_disposition(
         db.execute(
             cur, queries.SET_CALL_ERROR_MESSAGE, {"lead_id": lead_id, "message": error_message}
         )
-    _set_labels(cur, lead_id, disposition)
+    labels = _labels(disposition)
     if action == Action.CALLBACK and found.callback is not None:
-        done = _callback(cur, lead, found.callback, now, config, count)
+        done = _callback(cur, lead, found.callback, now, config, count, labels)
         if done is not None:
             return done
         action = Action.RETRY  # no working instant at that time, or honoured once already
     if action == Action.RETRY:
         result = reschedule_locked_lead(
-            cur, lead, outcome, now, config, pending_cancelled=True, count_attempt=count
-        )
+            cur, lead, outcome, now, config, pending_cancelled=True, count_attempt=count,
+            labels=labels,
+        )  # fmt: skip
         kind = {"rescheduled": "rescheduled", "manual_management": "recorded"}.get(
             result.reason, "closed"
         )
@@ -134,8 +136,8 @@ def apply_disposition(
             lead_id, outcome, kind, result.cancelled, result.scheduled_at,
             result.closure_reason, result.attempts,
         )  # fmt: skip
-    if action == Action.REVIEW:
-        _record_attempt(cur, lead_id, "completed", now, count)
+    if action == Action.REVIEW:  # the labels are written with the review flag below
+        _record_attempt(cur, lead_id, "completed", now, count, _NO_LABELS)
         db.execute(
             cur,
             queries.PUT_LEAD_UNDER_REVIEW,
@@ -166,7 +168,7 @@ def apply_disposition(
             },
         )
         reason = disposition.closure_reason or CLOSURE_APPOINTMENT
-        _close_after_call(cur, lead_id, "completed", reason, now, count)
+        _close_after_call(cur, lead_id, "completed", reason, now, count, labels)
         return CallResultProcessed(
             lead_id, outcome, "closed", closure_reason=reason, attempts=attempts,
             appointment=appointment,
@@ -174,27 +176,26 @@ def apply_disposition(
     # close (or an appointment configured without data: closed with its reason)
     reason = disposition.closure_reason or outcome
     status = "error" if outcome in _ERROR_CLOSURES else _CALL_STATUS.get(action, "completed")
-    _close_after_call(cur, lead_id, status, reason, now, count)
+    _close_after_call(cur, lead_id, status, reason, now, count, labels)
     return CallResultProcessed(lead_id, outcome, "closed", closure_reason=reason, attempts=attempts)
 
 
-def _set_labels(cur, lead_id: int, disposition: Disposition) -> None:
-    if disposition.status_level_1 is None and disposition.status_level_2 is None:
-        return
-    db.execute(
-        cur,
-        queries.SET_LEAD_LABELS,
-        {
-            "lead_id": lead_id,
-            "status_level_1": disposition.status_level_1,
-            "status_level_2": disposition.status_level_2,
-        },
-    )
+_NO_LABELS: Mapping[str, str | None] = {"status_level_1": None, "status_level_2": None}
+
+
+def _labels(disposition: Disposition) -> Mapping[str, str | None]:
+    """The dashboards' labels of this result (None keeps the lead's), written together with
+    the attempt or the closure: one statement on the hot path."""
+    return {
+        "status_level_1": disposition.status_level_1,
+        "status_level_2": disposition.status_level_2,
+    }
 
 
 def _callback(
-    cur, lead: dict, callback: Callback, now: datetime, config: SchedulerConfig, count: bool
-) -> CallResultProcessed | None:
+    cur, lead: dict, callback: Callback, now: datetime, config: SchedulerConfig, count: bool,
+    labels: Mapping[str, str | None],
+) -> CallResultProcessed | None:  # fmt: skip
     """Schedule the call the person asked for; None to fall back to a retry."""
     lead_id = lead["id"]
     attempts = lead["call_attempts_count"] + (1 if count else 0)
@@ -204,7 +205,7 @@ def _callback(
     when = callback_instant(lead, callback, now, config)
     if when is None:
         return None
-    _record_attempt(cur, lead_id, call_status_for("callback"), now, count)
+    _record_attempt(cur, lead_id, call_status_for("callback"), now, count, labels)
     put_pending(cur, lead_id, when, attempts + 1, "callback", now)
     return CallResultProcessed(
         lead_id, "callback", "callback", scheduled_at=when, attempts=attempts
@@ -228,25 +229,27 @@ def callback_instant(
     )  # fmt: skip
 
 
-def _record_attempt(cur, lead_id: int, call_status: str, now: datetime, count: bool) -> None:
+def _record_attempt(
+    cur, lead_id: int, call_status: str, now: datetime, count: bool,
+    labels: Mapping[str, str | None],
+) -> None:  # fmt: skip
+    params = {"lead_id": lead_id, "now": to_db(now), "call_status": call_status, **labels}
     if count:
-        db.execute(
-            cur,
-            queries.RECORD_ATTEMPT,
-            {"lead_id": lead_id, "now": to_db(now), "call_status": call_status},
-        )
-    else:
-        db.execute(
-            cur,
-            queries.SET_LEAD_CALL_STATUS,
-            {"lead_id": lead_id, "call_status": call_status, "message": None},
-        )
+        db.execute(cur, queries.RECORD_ATTEMPT, params)
+        return
+    db.execute(cur, queries.SET_LEAD_CALL_STATUS, {**params, "message": None})
+    if any(value is not None for value in labels.values()):
+        db.execute(cur, queries.SET_LEAD_LABELS, params)
 
 
 def _close_after_call(
-    cur, lead_id: int, call_status: str, reason: str, now: datetime, count: bool
-) -> None:
-    params = {"lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now)}
+    cur, lead_id: int, call_status: str, reason: str, now: datetime, count: bool,
+    labels: Mapping[str, str | None],
+) -> None:  # fmt: skip
+    params = {
+        "lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now),
+        **labels,
+    }  # fmt: skip
     db.execute(cur, queries.CLOSE_LEAD_AFTER_CALL if count else queries.CLOSE_LEAD_NO_COUNT, params)
 
 

@@ -57,25 +57,31 @@ LOCK_LEAD = Query(
 )
 
 RECORD_ATTEMPT = Query(
-    "Count one more call attempt on a lead and set its call_status.",
+    "Count one more call attempt on a lead, set its call_status and the dashboards' labels "
+    "of this result (a None label keeps the one there), in one statement.",
     """
     UPDATE leads
     SET call_attempts_count = call_attempts_count + 1,
         last_call_attempt = %(now)s,
-        call_status = %(call_status)s
+        call_status = %(call_status)s,
+        status_level_1 = COALESCE(%(status_level_1)s, status_level_1),
+        status_level_2 = COALESCE(%(status_level_2)s, status_level_2)
     WHERE id = %(lead_id)s
     """,
 )
 
 CLOSE_LEAD_AFTER_CALL = Query(
-    "Count the call that ended a lead and close it, in one statement.",
+    "Count the call that ended a lead, close it and set the labels of this result (a None "
+    "label keeps the one there), in one statement.",
     """
     UPDATE leads
     SET call_attempts_count = call_attempts_count + 1,
         last_call_attempt = %(now)s,
         call_status = %(call_status)s,
         lead_status = 'closed', closure_reason = %(reason)s,
-        selected_for_calling = FALSE, closed_at = %(now)s
+        selected_for_calling = FALSE, closed_at = %(now)s,
+        status_level_1 = COALESCE(%(status_level_1)s, status_level_1),
+        status_level_2 = COALESCE(%(status_level_2)s, status_level_2)
     WHERE id = %(lead_id)s
     """,
 )
@@ -264,11 +270,14 @@ REOPEN_LEAD = Query(
 )
 
 CLOSE_LEAD_NO_COUNT = Query(
-    "Close a lead after a call whose attempt is already counted (a replaced settlement).",
+    "Close a lead after a call whose attempt is already counted (a replaced settlement), "
+    "with the labels of its result (a None label keeps the one there).",
     """
     UPDATE leads
     SET call_status = %(call_status)s, lead_status = 'closed', closure_reason = %(reason)s,
-        selected_for_calling = FALSE, closed_at = %(now)s
+        selected_for_calling = FALSE, closed_at = %(now)s,
+        status_level_1 = COALESCE(%(status_level_1)s, status_level_1),
+        status_level_2 = COALESCE(%(status_level_2)s, status_level_2)
     WHERE id = %(lead_id)s
     """,
 )

@@ -260,43 +260,50 @@ def reschedule_locked_lead(
     *,
     pending_cancelled: bool = False,
     count_attempt: bool = True,
+    labels: Mapping[str, str | None] | None = None,
 ) -> RescheduleResult:
     """Apply a failed call to a lead the caller holds locked; see reschedule_failed_call.
 
     `pending_cancelled` says the caller already cancelled the lead's pending calls in this
     transaction (saves a statement on the hot path). `count_attempt=False` when this call's
-    attempt is already counted (its real result replaces a provisional settlement)."""
+    attempt is already counted (its real result replaces a provisional settlement).
+    `labels`: the result's status_level_1/status_level_2 for the dashboards (None values
+    keep the lead's), written with the attempt in the same statement."""
     lead_id = lead["id"]
     if not is_open(lead):
         cancelled = cancel_pending(cur, lead_id, CANCEL_REASON_LEAD_CLOSED)
         return RescheduleResult(
             lead_id, outcome, False, "lead_closed", lead["call_attempts_count"], cancelled=cancelled
         )
-    if count_attempt:
-        attempts = lead["call_attempts_count"] + 1
-        db.execute(
-            cur,
-            queries.RECORD_ATTEMPT,
-            {"lead_id": lead_id, "now": to_db(now), "call_status": call_status_for(outcome)},
-        )
-    else:
-        attempts = lead["call_attempts_count"]
-        db.execute(
-            cur,
-            queries.SET_LEAD_CALL_STATUS,
-            {"lead_id": lead_id, "call_status": call_status_for(outcome), "message": None},
-        )
-    if lead["manual_management"]:
-        return RescheduleResult(lead_id, outcome, False, "manual_management", attempts)
+    attempts = lead["call_attempts_count"] + (1 if count_attempt else 0)
+    params = {
+        "lead_id": lead_id,
+        "now": to_db(now),
+        "call_status": call_status_for(outcome),
+        "status_level_1": (labels or {}).get("status_level_1"),
+        "status_level_2": (labels or {}).get("status_level_2"),
+    }
     retry = config.retry_for(outcome)
-    if attempts >= retry.max_attempts:
-        cancelled = close_locked_lead(
-            cur, lead_id, CLOSURE_MAX_ATTEMPTS, now, cancel=not pending_cancelled
+    if not lead["manual_management"] and attempts >= retry.max_attempts:
+        # Count the call and close the lead in one statement (the hot path's last attempt).
+        db.execute(
+            cur,
+            queries.CLOSE_LEAD_AFTER_CALL if count_attempt else queries.CLOSE_LEAD_NO_COUNT,
+            {**params, "reason": CLOSURE_MAX_ATTEMPTS},
         )
+        cancelled = 0 if pending_cancelled else cancel_pending(cur, lead_id, CLOSURE_MAX_ATTEMPTS)
         return RescheduleResult(
             lead_id, outcome, False, "max_attempts", attempts,
             closure_reason=CLOSURE_MAX_ATTEMPTS, cancelled=cancelled,
         )  # fmt: skip
+    if count_attempt:
+        db.execute(cur, queries.RECORD_ATTEMPT, params)
+    else:
+        db.execute(cur, queries.SET_LEAD_CALL_STATUS, {**params, "message": None})
+        if params["status_level_1"] is not None or params["status_level_2"] is not None:
+            db.execute(cur, queries.SET_LEAD_LABELS, params)
+    if lead["manual_management"]:
+        return RescheduleResult(lead_id, outcome, False, "manual_management", attempts)
     when = next_call_time(lead, now + timedelta(hours=retry.delay_hours), config)
     put_pending(cur, lead_id, when, attempts + 1, outcome, now)
     return RescheduleResult(

@@ -35,7 +35,13 @@ def reschedule_by_hand(conn: Any) -> Callable[[tuple[int, str]], None]:
             lead = cur.fetchone()
             cur.execute(
                 queries.RECORD_ATTEMPT.sql,
-                {"lead_id": lead_id, "now": now, "call_status": _CALL_STATUS.get(outcome, "error")},
+                {
+                    "lead_id": lead_id,
+                    "now": now,
+                    "call_status": _CALL_STATUS.get(outcome, "error"),
+                    "status_level_1": None,
+                    "status_level_2": None,
+                },
             )
             cur.execute(
                 queries.UPSERT_PENDING_SCHEDULE.sql,
@@ -89,7 +95,13 @@ def result_by_hand(conn: Any) -> Callable[[tuple[int, dict[str, Any]]], None]:
             )  # fmt: skip
             cur.execute(
                 queries.RECORD_ATTEMPT.sql,
-                {"lead_id": lead_id, "now": now, "call_status": "busy"},
+                {
+                    "lead_id": lead_id,
+                    "now": now,
+                    "call_status": "busy",
+                    "status_level_1": "No contactado",
+                    "status_level_2": "Ocupado",
+                },
             )
             cur.execute(
                 queries.UPSERT_PENDING_SCHEDULE.sql,

@@ -8,6 +8,7 @@ import logging
 import pytest
 
 import scheduler_config
+from call_data import DEFAULT_CALL_DATA_MAPPING
 from call_outcome import OUTCOMES, Classification
 from collected_info import DEFAULT_RULES
 from dispositions import (
@@ -108,10 +109,7 @@ def test_bad_values_get_one_line_and_the_default(key: str, value: str, reason: s
         assert any(line.startswith(key) for line in config.problems)
     assert config.dispositions.table == DEFAULT_DISPOSITIONS
     assert config.dispositions.collected_info_rules == DEFAULT_RULES
-    assert dict(config.dispositions.call_data_mapping) == {
-        "firstName": "nombre",
-        "lastName": "apellidos",
-    }
+    assert dict(config.dispositions.call_data_mapping) == dict(DEFAULT_CALL_DATA_MAPPING)
 
 
 def test_bad_value_is_logged_once_and_ignored(caplog: pytest.LogCaptureFixture) -> None:
@@ -182,7 +180,7 @@ def test_effective_settings_show_the_values_used() -> None:
     assert values["voicemail_action"] == "retry"  # invalid: the default really used
     assert values["not_interested_do_not_call"] == "true"
     assert json.loads(values["collected_info_rules"])["decline"] == ["rechazo"]
-    assert json.loads(values["pearl_call_data"]) == {"firstName": "nombre", "lastName": "apellidos"}
+    assert json.loads(values["pearl_call_data"]) == dict(DEFAULT_CALL_DATA_MAPPING)
     assert "busy_status_level_1" not in values  # only the keys that are set
 
 
