@@ -52,7 +52,7 @@ from starlette.concurrency import run_in_threadpool
 import db
 import queries
 from api_original import actualizar_resultado
-from clock import utc_now
+from clock import to_db, utc_now
 from webhook_pearl import WebhookPayloadError, handle_call_event
 
 logger = logging.getLogger("servidor")
@@ -401,6 +401,15 @@ def _floor_transaction() -> None:
         db.fetch_one(cur, queries.BENCH_FLOOR_TRANSACTION)
 
 
+def _floor_write(payload: Any) -> None:
+    data = payload.get("callData") if isinstance(payload, dict) else None
+    lead_id = data.get("lead_id") if isinstance(data, dict) else None
+    with db.transaction("bench write floor") as cur:
+        db.execute(
+            cur, queries.BENCH_FLOOR_WRITE, {"now": to_db(utc_now()), "lead_id": lead_id or 0}
+        )
+
+
 if os.environ.get("BENCH_FLOOR_ENDPOINT") == "1":
 
     @app.post("/bench/floor", include_in_schema=False)
@@ -412,6 +421,23 @@ if os.environ.get("BENCH_FLOOR_ENDPOINT") == "1":
         try:
             decode_json(await read_body(request))
             await run_in_threadpool(_floor_transaction)
+        except BodyTooLargeError:
+            return _error(413, TOO_LARGE)
+        except WebhookPayloadError as exc:
+            return _error(422, str(exc))
+        except DB_UNAVAILABLE:
+            return _error(503, UNAVAILABLE)
+        return JSONResponse({"status": "ok"})
+
+    @app.post("/bench/floor-write", include_in_schema=False)
+    async def bench_floor_write(request: Request) -> JSONResponse:
+        """The benchmark's write floor: as /bench/floor, but its one bare transaction writes
+        one row of the call's lead (callData.lead_id) and commits durably."""
+        if not _authorised(request):
+            return _error(401, UNAUTHORISED)
+        try:
+            payload = decode_json(await read_body(request))
+            await run_in_threadpool(_floor_write, payload)
         except BodyTooLargeError:
             return _error(413, TOO_LARGE)
         except WebhookPayloadError as exc:

@@ -11,9 +11,10 @@ info, ``callData.callRef`` = its in-flight pearl_calls row). Measured:
    and p99 latency; every answer must be 200, and afterwards every distinct call must have
    exactly one result and one attempt, the repeats counted as duplicates (nothing lost,
    nothing double-counted);
-2. floor: the same requests to ``POST /bench/floor`` of the same server
+2. floors: the same requests to ``POST /bench/floor-write`` of the same server
    (BENCH_FLOOR_ENDPOINT=1): token check, body read, JSON decoding and one bare database
-   transaction. Goal: peak >= 0.6 of the floor;
+   transaction writing one row of the call's lead, committed durably. Goal: peak >= 0.6 of
+   it. For reference also ``POST /bench/floor``, whose bare transaction only reads;
 3. latency at 80 % of the peak rate: an open loop (requests sent on a fixed schedule, latency
    counted from the scheduled time so a stall is not hidden) over fresh calls. Goal: p99 <
    100 ms.
@@ -48,6 +49,8 @@ DUPLICATE_SHARE = 0.2
 PACED_SHARE = 0.8  # of the peak rate
 WEBHOOK_PATH = f"/webhooks/pearl/call?token={TOKEN}"
 FLOOR_PATH = f"/bench/floor?token={TOKEN}"
+WRITE_FLOOR_PATH = f"/bench/floor-write?token={TOKEN}"
+GOAL_SHARE = 0.6
 
 
 @dataclass
@@ -187,23 +190,30 @@ def run(bench: Bench) -> Figure:
 
         load(WEBHOOK_PATH, warm)
         load(FLOOR_PATH, warm)
+        load(WRITE_FLOOR_PATH, warm)
         floor_before = load(FLOOR_PATH, peak_bodies)
+        write_before = load(WRITE_FLOOR_PATH, peak_bodies)
         peak = load(WEBHOOK_PATH, peak_bodies)
+        write_after = load(WRITE_FLOOR_PATH, peak_bodies)
         floor_after = load(FLOOR_PATH, peak_bodies)
         paced = load(WEBHOOK_PATH, paced_bodies, rate=PACED_SHARE * peak.rate)
     totals = _totals(peak_first, distinct)
-    floor_rate = (floor_before.rate + floor_after.rate) / 2
-    return _figure(total, distinct, peak, floor_rate, paced, totals, (floor_before, floor_after))
+    floors = {
+        "read": (floor_before.rate + floor_after.rate) / 2,
+        "write": (write_before.rate + write_after.rate) / 2,
+    }
+    runs = (floor_before, floor_after, write_before, write_after)
+    return _figure(total, distinct, peak, floors, paced, totals, runs)
 
 
 def _figure(
     total: int,
     distinct: int,
     peak: Run,
-    floor_rate: float,
+    floors: dict[str, float],
     paced: Run,
     totals: dict[str, int],
-    floors: tuple[Run, Run],
+    runs: tuple[Run, Run, Run, Run],
 ) -> Figure:
     repeats = total - distinct
     exact = (
@@ -212,12 +222,15 @@ def _figure(
         and peak.answers["duplicate"] == repeats
         and totals == {"results": distinct, "call_ids": distinct, "attempts": distinct}
     )
-    share = benchlib.ratio(peak.rate, floor_rate)
+    share = benchlib.ratio(peak.rate, floors["write"])
+    read_share = benchlib.ratio(peak.rate, floors["read"])
     figure = Figure(7, "Webhooks through the HTTP server")
     figure.rows = [
         Row(f"end-of-call webhooks, {total:,} ({repeats:,} repeats), {WORKERS} workers",
-            peak.rate, "req/s", floor_rate, "req/s bare transaction", share, ">= 0.6",
-            share is not None and share >= 0.6),
+            peak.rate, "req/s", floors["write"], "req/s bare write transaction", share,
+            f">= {GOAL_SHARE}", share is not None and share >= GOAL_SHARE),
+        Row("the same, against a bare read-only transaction", peak.rate, "req/s",
+            floors["read"], "req/s bare read transaction", read_share),
         Row(f"p99 at 80 % of peak ({paced.rate:,.0f} req/s)", paced.percentile(0.99), "ms",
             goal="< 100 ms", met=paced.percentile(0.99) < 100),
         Row("nothing lost or double-counted", 1.0 if exact else 0.0, "", goal="1",
@@ -226,10 +239,14 @@ def _figure(
     figure.notes = [
         f"peak latency p50 {peak.percentile(0.5):.1f} ms, p99 {peak.percentile(0.99):.1f} ms "
         f"over {CONNECTIONS} connections; at 80 %: p50 {paced.percentile(0.5):.1f} ms",
-        f"floor runs before/after: {floors[0].rate:,.0f} / {floors[1].rate:,.0f} req/s",
-        "the floor's transaction is one read-only statement; a webhook's is process_call_result's "
-        "(lock the lead, find and record the call with its payload, cancel and reschedule: about "
-        "6-7 statements and a durable commit), so the ratio mostly measures that library path",
+        f"floor runs before/after: read {runs[0].rate:,.0f} / {runs[1].rate:,.0f} req/s, "
+        f"write {runs[2].rate:,.0f} / {runs[3].rate:,.0f} req/s",
+        "the goal is judged against the write floor: one bare transaction writing one row and "
+        "committing durably (innodb_flush_log_at_trx_commit=1), the least a webhook that records "
+        "a result must do; the read-only floor never waits for the log to reach the disk",
+        "a webhook's transaction is process_call_result's (lock the lead, find and record the "
+        "call with its payload, count the attempt, move the schedule: about 5 statements and a "
+        "durable commit)",
         "answers: " + ", ".join(f"{k} {n}" for k, n in sorted(peak.answers.items()))
         + f"; database: {totals}",
     ]  # fmt: skip
