@@ -39,7 +39,7 @@ import os
 import re
 import sys
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -327,19 +327,28 @@ app.add_middleware(RequestLogMiddleware)
 )
 async def pearl_call_webhook(request: Request) -> JSONResponse:
     """Pearl's call webhook (start and end of every call)."""
+    answer = await _apply_json(request, handle_call_event, "webhook")
+    return answer if isinstance(answer, JSONResponse) else JSONResponse(answer.body())
+
+
+async def _apply_json(
+    request: Request, work: Callable[[Any], Any], what: str
+) -> JSONResponse | Any:
+    """The shape every token-protected JSON endpoint shares: check the token, read the body
+    (at most 1 MiB), decode it, run `work(payload)` in the thread pool (database work blocks);
+    an error answer (401/413/422/503) as a JSONResponse, else what `work` returned."""
     if not _authorised(request):
         return _error(401, UNAUTHORISED)
     try:
         payload = decode_json(await read_body(request))
-        outcome = await run_in_threadpool(handle_call_event, payload)
+        return await run_in_threadpool(work, payload)
     except BodyTooLargeError:
         return _error(413, TOO_LARGE)
     except WebhookPayloadError as exc:
         return _error(422, str(exc))
     except DB_UNAVAILABLE as exc:
-        logger.error("webhook not applied, database unavailable: %s", type(exc).__name__)
+        logger.error("%s not applied, database unavailable: %s", what, type(exc).__name__)
         return _error(503, UNAVAILABLE, **{"Retry-After": "5"})
-    return JSONResponse(outcome.body())
 
 
 @app.post(
@@ -349,18 +358,9 @@ async def pearl_call_webhook(request: Request) -> JSONResponse:
 )
 async def api_actualizar_resultado(request: Request) -> JSONResponse:
     """The original system's result API: the lead by telefono, the fields as collectedInfo."""
-    if not _authorised(request):
-        return _error(401, UNAUTHORISED)
-    try:
-        data = decode_json(await read_body(request))
-        answer = await run_in_threadpool(actualizar_resultado, data)
-    except BodyTooLargeError:
-        return _error(413, TOO_LARGE)
-    except WebhookPayloadError as exc:
-        return _error(422, str(exc))
-    except DB_UNAVAILABLE as exc:
-        logger.error("result not applied, database unavailable: %s", type(exc).__name__)
-        return _error(503, UNAVAILABLE, **{"Retry-After": "5"})
+    answer = await _apply_json(request, actualizar_resultado, "result")
+    if isinstance(answer, JSONResponse):
+        return answer
     return JSONResponse(answer.body, status_code=answer.status_code)
 
 
@@ -416,35 +416,15 @@ if os.environ.get("BENCH_FLOOR_ENDPOINT") == "1":
     async def bench_floor(request: Request) -> JSONResponse:
         """The benchmark's floor: same token check, body read and JSON decoding as the
         webhook, then one bare database transaction."""
-        if not _authorised(request):
-            return _error(401, UNAUTHORISED)
-        try:
-            decode_json(await read_body(request))
-            await run_in_threadpool(_floor_transaction)
-        except BodyTooLargeError:
-            return _error(413, TOO_LARGE)
-        except WebhookPayloadError as exc:
-            return _error(422, str(exc))
-        except DB_UNAVAILABLE:
-            return _error(503, UNAVAILABLE)
-        return JSONResponse({"status": "ok"})
+        answer = await _apply_json(request, lambda _payload: _floor_transaction(), "floor")
+        return answer if isinstance(answer, JSONResponse) else JSONResponse({"status": "ok"})
 
     @app.post("/bench/floor-write", include_in_schema=False)
     async def bench_floor_write(request: Request) -> JSONResponse:
         """The benchmark's write floor: as /bench/floor, but its one bare transaction writes
         one row of the call's lead (callData.lead_id) and commits durably."""
-        if not _authorised(request):
-            return _error(401, UNAUTHORISED)
-        try:
-            payload = decode_json(await read_body(request))
-            await run_in_threadpool(_floor_write, payload)
-        except BodyTooLargeError:
-            return _error(413, TOO_LARGE)
-        except WebhookPayloadError as exc:
-            return _error(422, str(exc))
-        except DB_UNAVAILABLE:
-            return _error(503, UNAVAILABLE)
-        return JSONResponse({"status": "ok"})
+        answer = await _apply_json(request, _floor_write, "floor")
+        return answer if isinstance(answer, JSONResponse) else JSONResponse({"status": "ok"})
 
 
 # --- command line ---------------------------------------------------------------------------
