@@ -138,7 +138,8 @@ def test_dispatchers_killed_at_random_points_lose_nothing(fake_pearl):
     fake_pearl.slow("make_call", 0.15, times=1_000_000)
     env = {**fake_pearl.env(), "PEARL_MAX_RETRIES": "0", "PEARL_READ_TIMEOUT": "10"}
     rng = random.Random(20261124)
-    for _ in range(25):
+    for kill in range(25):
+        runs_before = sql("SELECT COUNT(*) AS n FROM dispatcher_runs")[0]["n"]
         proc = subprocess.Popen(
             [sys.executable, "despachar_llamadas.py", "--limit", "8", "--max-concurrent", "2"],
             cwd=ROOT,
@@ -146,7 +147,15 @@ def test_dispatchers_killed_at_random_points_lose_nothing(fake_pearl):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(rng.uniform(0.3, 1.0))  # imports take ~0.35 s: kills land in every phase
+        if kill % 5 == 0:  # some kills land in start-up, timed from the spawn
+            time.sleep(rng.uniform(0.0, 0.5))
+        else:  # the others timed from the run's start (its heartbeat row), whatever the load
+            deadline = time.monotonic() + 60
+            while proc.poll() is None and time.monotonic() < deadline:
+                if sql("SELECT COUNT(*) AS n FROM dispatcher_runs")[0]["n"] > runs_before:
+                    break
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.8))  # collect, claim, pre-flight, POST, save
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         assert unaccounted_leads() == []  # pending, in flight, completed or closed
