@@ -407,7 +407,12 @@ _RULES: Final[tuple[tuple[str, Callable[[_Signals], _Decision]], ...]] = (
 def _not_final(
     sig: _Signals, call_result: Mapping[str, Any], pearl: Mapping[str, Any] | None
 ) -> bool:
-    status, conv = sig.codes[_STATUS], sig.codes[_CONV]
+    return _not_final_codes(sig.codes[_STATUS], sig.codes[_CONV], call_result, pearl)
+
+
+def _not_final_codes(
+    status: int | None, conv: int | None, call_result: Mapping[str, Any], pearl: Mapping | None
+) -> bool:
     if status == STATUS_IN_PROGRESS:
         return True
     if status not in FINAL_STATUSES and conv in NOT_FINAL_CONVERSATION:
@@ -463,8 +468,10 @@ def is_final_call(
     or a call-started event: acknowledge it, count nothing). Raises TypeError for
     non-Mappings."""
     _check_inputs(call_result, pearl_response)
-    sig = _signals(call_result, pearl_response, DEFAULT_RULES, None)
-    return not _not_final(sig, call_result, pearl_response)
+    # Only the codes and the event label decide it: no collectedInfo reading (hot path).
+    pearl = pearl_response or {}
+    status, conv = _as_int(_field(pearl, _STATUS)), _as_int(_field(pearl, _CONV))
+    return not _not_final_codes(status, conv, call_result, pearl_response)
 
 
 def classify_call_result(
