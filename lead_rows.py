@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from phonenumbers import timezone as phone_timezones
-
 from lead_files import normalise_header
-from phone import InvalidPhoneError, normalize_phone
+from phone import InvalidPhoneError
+from phone_fast import e164_and_zone
 
 # Lead columns a file may fill, with their widths (None: no limit checked here).
 FIELDS: dict[str, int | None] = {
@@ -117,14 +115,6 @@ class Reject:
     reason: str
 
 
-def zone_from_number(e164: str) -> str | None:
-    """The IANA zone of a valid E.164 number when phonenumbers knows exactly one, else None."""
-    zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
-    if len(zones) == 1 and zones[0] != phone_timezones.UNKNOWN_TIMEZONE:
-        return zones[0]
-    return None
-
-
 def _known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
@@ -143,7 +133,7 @@ def parse_row(line: int, cells: Sequence[str], columns: ColumnMap, region: str) 
 
     raw_phone = cell("telefono") or ""
     try:
-        telefono = normalize_phone(raw_phone, region)
+        telefono, number_zone = e164_and_zone(raw_phone, region)
     except InvalidPhoneError as exc:
         return Reject(line, raw_phone, str(exc))
     for name, width in FIELDS.items():
@@ -153,7 +143,7 @@ def parse_row(line: int, cells: Sequence[str], columns: ColumnMap, region: str) 
     zone = cell("timezone")
     if zone is not None and not _known_zone(zone):
         return Reject(line, zone, "unknown time zone (expected an IANA name like Europe/Madrid)")
-    zone = zone or zone_from_number(telefono)
+    zone = zone or number_zone
     preference = cell("preferencia_horario")
     if preference is not None:
         preference = PREFERENCES.get(normalise_header(preference))
