@@ -56,7 +56,7 @@ from lead_rows import (
     build_column_map,
     parse_map_options,
 )
-from lead_writes import DEFAULT_BATCH_SIZE, Counts, Options, Spreader, write_batch
+from lead_writes import DEFAULT_BATCH_SIZE, BatchWriter, Counts, Options, Spreader
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +142,16 @@ def run_import(
     rejects = RejectsFile(path, enabled=not options.dry_run)
     seen_in_dry_run: set[str] = set()  # a dry run cannot ask the database about earlier batches
     bar = _progress(table.total_rows, progress)
+    writer = BatchWriter(options, spreader)
+
+    def finished(done: Iterator[tuple[Any, Counts, list[Reject]]]) -> None:
+        for (batch_counts, bad), written, listed in done:
+            batch_counts.add(written)
+            counts.add(batch_counts)
+            rejects.write(sorted([*bad, *listed], key=lambda r: r.line))
+            if bar is not None:
+                bar.update(batch_counts.read)
+
     try:
         raw_batches = batches(table.rows, options.batch_size)
         workers = options.workers or _auto_workers(path)
@@ -159,13 +169,10 @@ def run_import(
             if options.dry_run:
                 seen_in_dry_run.update(unique)
             batch_counts.invalid = len(bad)
-            written, listed, spreader = write_batch(tuple(unique.values()), options, spreader)
-            batch_counts.add(written)
-            counts.add(batch_counts)
-            rejects.write(sorted([*bad, *listed], key=lambda r: r.line))
-            if bar is not None:
-                bar.update(len(parsed_batch))
+            finished(writer.submit(tuple(unique.values()), (batch_counts, bad)))
+        finished(writer.drain())
     finally:
+        writer.close()
         if bar is not None:
             bar.close()
         rejects.close()

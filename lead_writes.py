@@ -7,7 +7,9 @@ duplicate or on the do-not-call list, and writes the new leads and their first c
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -188,3 +190,53 @@ def write_batch(
 
     counts, listed = db.run_in_transaction(work, name="import batch")
     return counts, listed, attempt[0]
+
+
+class BatchWriter:
+    """write_batch in a thread of its own (with its own connection), batch after batch in the
+    order given, so that the server's work on one batch overlaps reading and validating the
+    next. At most `depth` batches wait behind the one being written (memory stays flat);
+    after a failed batch no later one is written. Results come back in the same order."""
+
+    def __init__(self, options: Options, spreader: Spreader | None, depth: int = 1) -> None:
+        self.options = options
+        self.spreader = spreader
+        self.depth = depth
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
+        self._pending: deque[tuple[Future, Any]] = deque()
+        self._failed = False
+
+    def _write(self, rows: Sequence[LeadRow]) -> tuple[Counts, list[Reject]]:
+        if self._failed:
+            raise RuntimeError("an earlier batch failed")  # reported first, in order
+        try:
+            counts, listed, self.spreader = write_batch(rows, self.options, self.spreader)
+        except BaseException:
+            self._failed = True
+            raise
+        return counts, listed
+
+    def submit(self, rows: Sequence[LeadRow], tag: Any) -> Iterator[tuple[Any, Counts, list]]:
+        """Queue a batch; yield (tag, counts, do-not-call rejects) of the batches done."""
+        self._pending.append((self._pool.submit(self._write, rows), tag))
+        while len(self._pending) > self.depth:
+            yield self._oldest()
+
+    def drain(self) -> Iterator[tuple[Any, Counts, list]]:
+        """Wait for every queued batch; yield their results in order."""
+        while self._pending:
+            yield self._oldest()
+
+    def _oldest(self) -> tuple[Any, Counts, list]:
+        future, tag = self._pending.popleft()
+        counts, listed = future.result()
+        return tag, counts, listed
+
+    def close(self) -> None:
+        """Drop the batches not started, let the one being written end, close the thread's
+        connection."""
+        for future, _tag in self._pending:
+            future.cancel()
+        self._pending.clear()
+        self._pool.submit(db.close_connection).result()
+        self._pool.shutdown(wait=True)
