@@ -165,12 +165,13 @@ def _national_split(digits: str, plus: bool, region: str) -> tuple[_Region, str]
     return rules, nsn
 
 
-def _zone(number: PhoneNumber, kind: int) -> str | None:
+def _zone(country_code: int, nsn: str, kind: int) -> str | None:
     """time_zones_for_number's zones for a number of known type; one zone or None."""
-    if phonenumbers.is_number_type_geographical(kind, number.country_code):
+    if phonenumbers.is_number_type_geographical(kind, country_code):
+        number = PhoneNumber(country_code=country_code, national_number=int(nsn))
         zones = phone_timezones.time_zones_for_geographical_number(number)
     else:
-        zones = _country_zones(number.country_code)
+        zones = _country_zones(country_code)
     if len(zones) == 1 and zones[0] != phone_timezones.UNKNOWN_TIMEZONE:
         return zones[0]
     return None
@@ -209,5 +210,4 @@ def e164_and_zone(raw: str, region: str) -> tuple[str, str | None]:
     kind = rules.number_type(nsn)
     if kind == PhoneNumberType.UNKNOWN:  # not valid: the slow path words the reason
         return slow_e164_and_zone(raw, region)
-    number = PhoneNumber(country_code=rules.country_code, national_number=int(nsn))
-    return f"+{rules.country_code}{nsn}", _zone(number, kind)
+    return f"+{rules.country_code}{nsn}", _zone(rules.country_code, nsn, kind)
