@@ -85,9 +85,10 @@ def parsed_batches(
 ) -> Iterator[list[LeadRow | Reject]]:
     """Each batch validated (lead_rows.parse_batch), in file order.
 
-    Phone validation is most of an import's CPU time; with `workers` > 1 it runs in that
-    many processes while this one writes the previous batches. At most 2 x workers batches
-    are in flight, so memory stays flat whatever the file's size.
+    Row validation is most of the importer's own CPU time; with `workers` > 1 it runs in
+    that many processes while this one reads the file and the writer thread
+    (lead_writes.BatchWriter) writes earlier batches. At most 2 x workers batches are in
+    flight, so memory stays flat whatever the file's size.
     """
     if workers <= 1:
         for batch in batches:
