@@ -13,6 +13,7 @@ or raises with a full number.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterable, Sequence
@@ -30,8 +31,8 @@ DNC_CLOSURE_REASON = "Lista negra"
 # Column widths of the do_not_call table.
 _SOURCE_MAX = 100
 _REASON_MAX = 255
-# Numbers per IN (...) list in batch look-ups.
-_LOOKUP_CHUNK = 1000
+# Numbers per look-up (one JSON array parameter each).
+_LOOKUP_CHUNK = 10_000
 
 
 def default_region() -> str:
@@ -62,11 +63,11 @@ def is_on_do_not_call(cur, telefono: str) -> bool:
 
 
 def numbers_on_do_not_call(cur, numbers: Iterable[str]) -> set[str]:
-    """The subset of the given E.164 numbers that is on the list (one query per 1,000)."""
+    """The subset of the given E.164 numbers that is on the list (one query per 10,000)."""
     pending = list(dict.fromkeys(numbers))
     found: set[str] = set()
     for start in range(0, len(pending), _LOOKUP_CHUNK):
-        chunk = tuple(pending[start : start + _LOOKUP_CHUNK])
+        chunk = json.dumps(pending[start : start + _LOOKUP_CHUNK])
         rows = db.fetch_all(cur, queries.DNC_AMONG, {"phones": chunk})
         found.update(row["telefono"] for row in rows)
     return found

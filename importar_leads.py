@@ -33,11 +33,9 @@ import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pymysql
@@ -58,10 +56,10 @@ from lead_rows import (
     build_column_map,
     parse_map_options,
 )
+from lead_writes import DEFAULT_BATCH_SIZE, BatchWriter, Counts, Options, Spreader
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BATCH_SIZE = 1000
 AUTO_WORKERS_MIN_BYTES = 4 << 20
 MAX_AUTO_WORKERS = 4
 IMPORT_LOCK_NAME = "pearl_importar_leads"
@@ -69,178 +67,7 @@ IMPORT_LOCK_WAIT_SECONDS = 10
 EXIT_OK, EXIT_INVALID_ROWS, EXIT_CONFIG, EXIT_DATABASE = 0, 1, 2, 3
 
 
-# --- first calls: the spread over working time ----------------------------------------------
-
-
-@dataclass
-class Spreader:
-    """Hands out first-call instants: per zone, the next working instant at or after the
-    previous one plus 3600/per_hour seconds (all at the next working instant without
-    per_hour). `last` maps a lead's stored zone (None: business zone) to its latest slot."""
-
-    working: working_time.WorkingTime
-    per_hour: float | None
-    last: dict[str | None, datetime] = field(default_factory=dict)
-
-    def copy(self) -> Spreader:
-        return Spreader(self.working, self.per_hour, dict(self.last))
-
-    def slot(self, zone_name: str | None, now: datetime) -> datetime:
-        zone = ZoneInfo(zone_name) if zone_name else self.working.timezone
-        previous = self.last.get(zone_name)
-        candidate = now
-        if previous is not None and self.per_hour:
-            candidate = max(now, previous + timedelta(seconds=3600 / self.per_hour))
-        instant = working_time.next_working_instant(candidate, self.working, zone)
-        if self.per_hour:
-            self.last[zone_name] = instant
-        return instant
-
-
-# --- the database work of one batch ---------------------------------------------------------
-
-
-@dataclass
-class Counts:
-    """The report's numbers."""
-
-    read: int = 0
-    imported: int = 0
-    updated: int = 0
-    duplicates: int = 0
-    on_dnc_list: int = 0
-    invalid: int = 0
-    scheduled: int = 0
-
-    def add(self, other: Counts) -> None:
-        for name, value in asdict(other).items():
-            setattr(self, name, getattr(self, name) + value)
-
-
-@dataclass(frozen=True)
-class Options:
-    """What the command line asked for."""
-
-    origen: str
-    region: str
-    update: bool = False
-    schedule: bool = False
-    per_hour: float | None = None
-    dry_run: bool = False
-    batch_size: int = DEFAULT_BATCH_SIZE
-    workers: int = 0  # processes validating rows; 0 = automatic
-
-
-def import_batch(
-    cur, rows: Sequence[LeadRow], options: Options, spreader: Spreader | None, now: datetime
-) -> tuple[Counts, list[Reject]]:
-    """Write one batch inside the caller's transaction (rows already unique by number).
-
-    Returns the counts and the rows skipped because their number is on the do-not-call list.
-    In a dry run nothing is written; the counts say what would have been.
-    """
-    counts = Counts()
-    phones = tuple(row.telefono for row in rows)
-    listed = do_not_call.numbers_on_do_not_call(cur, phones) if phones else set()
-    skipped = [
-        Reject(r.line, r.telefono, "on the do-not-call list") for r in rows if r.telefono in listed
-    ]
-    counts.on_dnc_list = len(skipped)
-    rows = [r for r in rows if r.telefono not in listed]
-    matches: dict[str, list[dict]] = {}
-    if rows:
-        found = db.fetch_all(
-            cur,
-            queries.LEADS_MATCHING_IMPORT,
-            {"phones": tuple(r.telefono for r in rows), "origen": options.origen},
-        )
-        for match in found:
-            matches.setdefault(match["telefono"], []).append(match)
-    new_rows = []
-    for row in rows:
-        existing = matches.get(row.telefono)
-        if not existing:
-            new_rows.append(row)
-            continue
-        open_ids = [m["id"] for m in existing if m["lead_status"] in (None, "open")]
-        if options.update and open_ids:
-            counts.updated += 1
-            if not options.dry_run:
-                for lead_id in open_ids:
-                    db.execute(
-                        cur,
-                        queries.REFRESH_IMPORTED_LEAD,
-                        {**_lead_values(row), "lead_id": lead_id},
-                    )
-        else:
-            counts.duplicates += 1
-    counts.imported = len(new_rows)
-    if options.dry_run or not new_rows:
-        counts.scheduled = counts.imported if options.schedule else 0
-        return counts, skipped
-    stamp = clock.to_db(now)
-    cur.executemany(
-        queries.INSERT_IMPORTED_LEAD.sql,
-        [
-            (
-                r.nombre,
-                r.apellidos,
-                r.telefono,
-                r.timezone,
-                r.preferencia_horario,
-                r.call_data,
-                options.origen,
-                "open",
-                "no_selected",
-                stamp,
-            )
-            for r in new_rows
-        ],
-    )
-    if spreader is not None:
-        ids = {
-            row["telefono"]: row["id"]
-            for row in db.fetch_all(
-                cur,
-                queries.IMPORTED_LEAD_IDS,
-                {"origen": options.origen, "phones": tuple(r.telefono for r in new_rows)},
-            )
-        }
-        calls = [
-            (ids[r.telefono], clock.to_db(spreader.slot(r.timezone, now)), 1, "pending", stamp)
-            for r in new_rows
-        ]
-        cur.executemany(queries.INSERT_FIRST_CALL.sql, calls)
-        counts.scheduled = len(calls)
-    return counts, skipped
-
-
-def _lead_values(row: LeadRow) -> dict[str, Any]:
-    return {
-        "nombre": row.nombre,
-        "apellidos": row.apellidos,
-        "timezone": row.timezone,
-        "preferencia_horario": row.preferencia_horario,
-        "call_data": row.call_data,
-    }
-
-
 # --- the run -------------------------------------------------------------------------------
-
-
-def _write_batch(
-    rows: Sequence[LeadRow], options: Options, spreader: Spreader | None
-) -> tuple[Counts, list[Reject], Spreader | None]:
-    """import_batch in its own transaction; the spreader advances only if it commits
-    (a retried transaction starts again from the same spread)."""
-    attempt: list[Spreader | None] = [None]
-
-    def work(cur) -> tuple[Counts, list[Reject]]:
-        attempt[0] = spreader.copy() if spreader is not None else None
-        return import_batch(cur, rows, options, attempt[0], clock.utc_now())
-
-    counts, listed = db.run_in_transaction(work, name="import batch")
-    return counts, listed, attempt[0]
 
 
 def _auto_workers(path: Path) -> int:
@@ -258,9 +85,10 @@ def parsed_batches(
 ) -> Iterator[list[LeadRow | Reject]]:
     """Each batch validated (lead_rows.parse_batch), in file order.
 
-    Phone validation is most of an import's CPU time; with `workers` > 1 it runs in that
-    many processes while this one writes the previous batches. At most 2 x workers batches
-    are in flight, so memory stays flat whatever the file's size.
+    Row validation is most of the importer's own CPU time; with `workers` > 1 it runs in
+    that many processes while this one reads the file and the writer thread
+    (lead_writes.BatchWriter) writes earlier batches. At most 2 x workers batches are in
+    flight, so memory stays flat whatever the file's size.
     """
     if workers <= 1:
         for batch in batches:
@@ -315,6 +143,16 @@ def run_import(
     rejects = RejectsFile(path, enabled=not options.dry_run)
     seen_in_dry_run: set[str] = set()  # a dry run cannot ask the database about earlier batches
     bar = _progress(table.total_rows, progress)
+    writer = BatchWriter(options, spreader)
+
+    def finished(done: Iterator[tuple[Any, Counts, list[Reject]]]) -> None:
+        for (batch_counts, bad), written, listed in done:
+            batch_counts.add(written)
+            counts.add(batch_counts)
+            rejects.write(sorted([*bad, *listed], key=lambda r: r.line))
+            if bar is not None:
+                bar.update(batch_counts.read)
+
     try:
         raw_batches = batches(table.rows, options.batch_size)
         workers = options.workers or _auto_workers(path)
@@ -332,13 +170,10 @@ def run_import(
             if options.dry_run:
                 seen_in_dry_run.update(unique)
             batch_counts.invalid = len(bad)
-            written, listed, spreader = _write_batch(tuple(unique.values()), options, spreader)
-            batch_counts.add(written)
-            counts.add(batch_counts)
-            rejects.write(sorted([*bad, *listed], key=lambda r: r.line))
-            if bar is not None:
-                bar.update(len(parsed_batch))
+            finished(writer.submit(tuple(unique.values()), (batch_counts, bad)))
+        finished(writer.drain())
     finally:
+        writer.close()
         if bar is not None:
             bar.close()
         rejects.close()

@@ -113,8 +113,9 @@ def _open_csv(path: Path) -> Table:
         with handle:
             try:
                 for record in reader:
-                    if any(cell.strip() for cell in record):
-                        yield reader.line_num, [cell.strip() for cell in record]
+                    cells = [cell.strip() for cell in record]
+                    if any(cells):
+                        yield reader.line_num, cells
             except csv.Error as exc:
                 raise BadFileError(f"{path.name} line {reader.line_num}: {exc}") from None
 

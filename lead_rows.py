@@ -12,11 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from phonenumbers import timezone as phone_timezones
-
 from lead_files import normalise_header
-from phone import InvalidPhoneError, normalize_phone
+from phone import InvalidPhoneError
+from phone_fast import e164_and_zone
 
 # Lead columns a file may fill, with their widths (None: no limit checked here).
 FIELDS: dict[str, int | None] = {
@@ -117,14 +115,6 @@ class Reject:
     reason: str
 
 
-def zone_from_number(e164: str) -> str | None:
-    """The IANA zone of a valid E.164 number when phonenumbers knows exactly one, else None."""
-    zones = phone_timezones.time_zones_for_number(phonenumbers.parse(e164))
-    if len(zones) == 1 and zones[0] != phone_timezones.UNKNOWN_TIMEZONE:
-        return zones[0]
-    return None
-
-
 def _known_zone(name: str) -> bool:
     try:
         ZoneInfo(name)
@@ -133,49 +123,52 @@ def _known_zone(name: str) -> bool:
     return True
 
 
+# The fields with a width to check, in FIELDS' order; call_data's encoder (json.dumps'
+# own settings, made once: a file has a call_data per row).
+_WIDTHS = tuple((name, width) for name, width in FIELDS.items() if width is not None)
+_CALL_DATA_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def parse_row(line: int, cells: Sequence[str], columns: ColumnMap, region: str) -> LeadRow | Reject:
     """Validate one data row (pure). Raises nothing: a bad row becomes a Reject."""
-
-    def cell(name: str) -> str | None:
-        index = columns.fields.get(name)
-        value = cells[index].strip() if index is not None and index < len(cells) else ""
-        return value or None
-
-    raw_phone = cell("telefono") or ""
+    count = len(cells)
+    values = {
+        name: (cells[index].strip() if index < count else "") or None
+        for name, index in columns.fields.items()
+    }
+    raw_phone = values.get("telefono") or ""
     try:
-        telefono = normalize_phone(raw_phone, region)
+        telefono, number_zone = e164_and_zone(raw_phone, region)
     except InvalidPhoneError as exc:
         return Reject(line, raw_phone, str(exc))
-    for name, width in FIELDS.items():
-        value = cell(name)
-        if width is not None and value is not None and len(value) > width:
+    for name, width in _WIDTHS:
+        value = values.get(name)
+        if value is not None and len(value) > width:
             return Reject(line, value, f"{name} is longer than {width} characters")
-    zone = cell("timezone")
+    zone = values.get("timezone")
     if zone is not None and not _known_zone(zone):
         return Reject(line, zone, "unknown time zone (expected an IANA name like Europe/Madrid)")
-    zone = zone or zone_from_number(telefono)
-    preference = cell("preferencia_horario")
-    if preference is not None:
-        preference = PREFERENCES.get(normalise_header(preference))
+    zone = zone or number_zone
+    given_preference = values.get("preferencia_horario")
+    preference = None
+    if given_preference is not None:
+        preference = PREFERENCES.get(normalise_header(given_preference))
         if preference is None:
             return Reject(
-                line,
-                cell("preferencia_horario") or "",
-                "preferencia_horario must be morning or afternoon",
+                line, given_preference, "preferencia_horario must be morning or afternoon"
             )
-    extras = {
-        name: cells[i].strip()
-        for i, name in columns.extras.items()
-        if i < len(cells) and cells[i].strip()
-    }
+    extras = {}
+    for index, name in columns.extras.items():
+        if index < count and (text := cells[index].strip()):
+            extras[name] = text
     return LeadRow(
         line=line,
         telefono=telefono,
-        nombre=cell("nombre"),
-        apellidos=cell("apellidos"),
+        nombre=values.get("nombre"),
+        apellidos=values.get("apellidos"),
         timezone=zone,
         preferencia_horario=preference,
-        call_data=json.dumps(extras, ensure_ascii=False) if extras else None,
+        call_data=_CALL_DATA_JSON.encode(extras) if extras else None,
     )
 
 

@@ -369,6 +369,35 @@ def next_working_instant(
     raise NoWorkingTimeError(f"no working time in the {SEARCH_DAYS} days after {moment}")
 
 
+def working_until(
+    moment: datetime,
+    working_time: WorkingTime,
+    zone: ZoneInfo | None = None,
+    *,
+    preference: str | None = None,
+    country: str | None = None,
+) -> datetime | None:
+    """For an instant inside working time, the end (exclusive, UTC) of its stretch: every
+    instant from `moment` up to it is working time, so next_working_instant returns it
+    unchanged (the importer's spread asks once per stretch, not once per lead). The
+    stretch ends at its window's end or the zone's next offset change that day, whichever
+    comes first. None when `moment` is not working time. Arguments as in
+    `next_working_instant`."""
+    instant = _aware_utc(moment, "working_until")
+    zone = zone or working_time.timezone
+    preference = _check_preference(preference)
+    country = _lead_country(country, zone, working_time)
+    local = instant.astimezone(zone)
+    wall = local.time().replace(tzinfo=None)
+    for start, end in _effective(working_time, local.date(), country, preference):
+        if start <= wall < end:
+            until = datetime.combine(local.date(), end, tzinfo=zone).astimezone(UTC)
+            changes = [c for c in _transitions_on(zone, local.date()) if c > instant]
+            until = min([until, *changes])
+            return until if until > instant else None
+    return None
+
+
 def next_callback_instant(
     now: datetime,
     working_time: WorkingTime,

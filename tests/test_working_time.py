@@ -23,6 +23,7 @@ from working_time import (
     next_working_instant,
     parse_preference,
     weekly_windows,
+    working_until,
 )
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -513,3 +514,26 @@ def test_next_working_instant_obeys_config_law_and_preference(wt, start, prefere
     while probe < min(result, moment + timedelta(hours=6)):
         assert not is_working_instant(probe, wt, **kwargs), probe
         probe = (probe + timedelta(minutes=1)).replace(second=0, microsecond=0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31)),
+    zone_name=st.sampled_from(["Europe/Madrid", "America/New_York", "Australia/Lord_Howe"]),
+    steps=st.lists(st.integers(min_value=0, max_value=12 * 3600), min_size=1, max_size=5),
+)
+def test_working_until_is_a_stretch_next_working_instant_leaves_alone(start, zone_name, steps):
+    """Every instant from a working instant up to working_until is its own next working
+    instant (the importer's spread relies on it to skip the per-lead search)."""
+    zone = ZoneInfo(zone_name)
+    instant = next_working_instant(start.replace(tzinfo=UTC), DEFAULT, zone)
+    until = working_until(instant, DEFAULT, zone)
+    assert until is not None and until > instant
+    assert working_until(until - timedelta(seconds=1), DEFAULT, zone) is not None
+    for step in steps:
+        moment = instant + timedelta(seconds=step)
+        if moment < until:
+            assert next_working_instant(moment, DEFAULT, zone) == moment
+    off = next_working_instant(start.replace(tzinfo=UTC), DEFAULT, zone) - timedelta(seconds=1)
+    if next_working_instant(off, DEFAULT, zone) != off:
+        assert working_until(off, DEFAULT, zone) is None
