@@ -1278,3 +1278,8 @@ PANEL_AUDIT_RECENT = Query(
     WHERE at >= %(since)s ORDER BY at DESC, id DESC LIMIT %(limit)s
     """,
 )
+
+PANEL_CONFIG_ROWS = Query(
+    "Every configuration row with its description and last change, for the settings page.",
+    "SELECT config_key, config_value, description, updated_at FROM scheduler_config",
+)
