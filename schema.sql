@@ -51,9 +51,10 @@ CREATE TABLE IF NOT EXISTS leads (
     KEY idx_leads_telefono (telefono),
     KEY idx_leads_origen (origen_archivo, telefono),
     -- The dashboard: counts, funnel and attempts by status without reading the rows
-    -- (covering), the appointments of a period, the review queue oldest first.
+    -- (covering; is_demo makes it cover the stranded-leads count of the health check too),
+    -- the appointments of a period, the review queue oldest first.
     KEY idx_leads_panel (lead_status, manual_management, call_attempts_count, closure_reason,
-                         status_level_1),
+                         status_level_1, is_demo),
     KEY idx_leads_cita (cita),
     KEY idx_leads_review (manual_management, lead_status, updated_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
