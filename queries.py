@@ -1084,3 +1084,241 @@ LONGEST_VALUE = Query(
     "The longest text in one column, in characters (checked identifiers).",
     "SELECT MAX(CHAR_LENGTH(`{column}`)) AS longest FROM `{table}`",
 )
+
+# --- the supervisor's dashboard (panel.py, panel_data.py, panel_auth.py, audit.py) ---------
+# Every read of the overview is an index range scan (bench/bench_panel.py prints the EXPLAIN).
+# Variants "_IN_CAMPAIGN" take the campaign (origen_archivo) and use the index that starts
+# with it; the others read every lead through idx_leads_panel.
+
+PANEL_LEAD_GROUPS = Query(
+    "Leads counted by status, review flag, attempts, closure reason and first status label "
+    "(the overview's counts, funnel and attempts distribution; covering idx_leads_panel).",
+    """
+    SELECT lead_status, manual_management, call_attempts_count, closure_reason,
+           status_level_1, COUNT(*) AS total
+    FROM leads FORCE INDEX (idx_leads_panel)
+    WHERE lead_status IS NULL OR lead_status IN ('open', 'closed')
+    GROUP BY lead_status, manual_management, call_attempts_count, closure_reason, status_level_1
+    """,
+)
+
+PANEL_LEAD_GROUPS_IN_CAMPAIGN = Query(
+    "PANEL_LEAD_GROUPS for the leads of one campaign (origen_archivo, idx_leads_origen).",
+    """
+    SELECT lead_status, manual_management, call_attempts_count, closure_reason,
+           status_level_1, COUNT(*) AS total
+    FROM leads
+    WHERE origen_archivo = %(campaign)s
+    GROUP BY lead_status, manual_management, call_attempts_count, closure_reason, status_level_1
+    """,
+)
+
+PANEL_APPOINTMENTS_BETWEEN = Query(
+    "Appointments (leads.cita) on the business-local dates from `first` to `last`, by date; "
+    "optionally of one campaign.",
+    """
+    SELECT cita, COUNT(*) AS total FROM leads
+    WHERE cita BETWEEN %(first)s AND %(last)s
+      AND (%(campaign)s IS NULL OR origen_archivo = %(campaign)s)
+    GROUP BY cita
+    """,
+)
+
+PANEL_SCHEDULE_COUNTS = Query(
+    "Pending calls of open, non-demo leads: due now (scheduled at or before `now`) and "
+    "overdue (at or before `overdue_before`); optionally of one campaign.",
+    """
+    SELECT COUNT(*) AS due_now, COALESCE(SUM(cs.scheduled_at <= %(overdue_before)s), 0) AS overdue
+    FROM call_schedule cs
+    JOIN leads l ON l.id = cs.lead_id
+    WHERE cs.status = 'pending' AND cs.scheduled_at <= %(now)s
+      AND (l.lead_status IS NULL OR l.lead_status = 'open') AND l.is_demo = FALSE
+      AND (%(campaign)s IS NULL OR l.origen_archivo = %(campaign)s)
+    """,
+)
+
+PANEL_CALLS_BY_STATE = Query(
+    "Calls in flight or needing attention, by pearl_calls state (idx_pearl_calls_state).",
+    """
+    SELECT pc.state, COUNT(*) AS total
+    FROM pearl_calls pc
+    JOIN leads l ON l.id = pc.lead_id
+    WHERE pc.state IN ('claimed', 'placing', 'placed', 'uncertain', 'quarantined')
+      AND (%(campaign)s IS NULL OR l.origen_archivo = %(campaign)s)
+    GROUP BY pc.state
+    """,
+)
+
+PANEL_CALLS_BY_HOUR = Query(
+    "Calls completed from `since` to `until` (UTC), by hour and outcome; optionally of one "
+    "campaign (covering idx_pearl_calls_completed).",
+    """
+    SELECT DATE_FORMAT(pc.completed_at, '%%Y-%%m-%%d %%H:00:00') AS bucket, pc.outcome,
+           COUNT(*) AS total
+    FROM pearl_calls pc
+    JOIN leads l ON l.id = pc.lead_id
+    WHERE pc.completed_at >= %(since)s AND pc.completed_at < %(until)s
+      AND (%(campaign)s IS NULL OR l.origen_archivo = %(campaign)s)
+    GROUP BY bucket, pc.outcome
+    """,
+)
+
+PANEL_CALLS_BY_HOUR_ALL = Query(
+    "PANEL_CALLS_BY_HOUR without a campaign: the index alone, no join.",
+    """
+    SELECT DATE_FORMAT(completed_at, '%%Y-%%m-%%d %%H:00:00') AS bucket, outcome,
+           COUNT(*) AS total
+    FROM pearl_calls
+    WHERE completed_at >= %(since)s AND completed_at < %(until)s
+    GROUP BY bucket, outcome
+    """,
+)
+
+PANEL_PENDING_BY_HOUR = Query(
+    "Pending calls of open leads scheduled from `since` to `until` (UTC), by hour; "
+    "optionally of one campaign (range on idx_call_schedule_due).",
+    """
+    SELECT DATE_FORMAT(cs.scheduled_at, '%%Y-%%m-%%d %%H:00:00') AS bucket, COUNT(*) AS total
+    FROM call_schedule cs
+    JOIN leads l ON l.id = cs.lead_id
+    WHERE cs.status = 'pending' AND cs.scheduled_at >= %(since)s AND cs.scheduled_at < %(until)s
+      AND (%(campaign)s IS NULL OR l.origen_archivo = %(campaign)s)
+    GROUP BY bucket
+    """,
+)
+
+PANEL_CAMPAIGNS = Query(
+    "The campaigns (origen_archivo values) for the filter, from idx_leads_origen.",
+    """
+    SELECT DISTINCT origen_archivo FROM leads
+    WHERE origen_archivo IS NOT NULL AND origen_archivo > ''
+    ORDER BY origen_archivo LIMIT %(limit)s
+    """,
+)
+
+PANEL_SEARCH_LEADS = Query(
+    "Leads matching the search (name prefix, last digits of the number, status, campaign), "
+    "newest first, at most `limit`. Empty filters are NULL.",
+    """
+    SELECT id, nombre, apellidos, telefono, lead_status, manual_management,
+           call_attempts_count, closure_reason, status_level_1, status_level_2,
+           origen_archivo, updated_at
+    FROM leads
+    WHERE (%(name)s IS NULL OR nombre LIKE %(name)s OR apellidos LIKE %(name)s)
+      AND (%(digits)s IS NULL OR telefono LIKE %(digits)s)
+      AND (%(status)s IS NULL
+           OR (%(status)s = 'open' AND (lead_status IS NULL OR lead_status = 'open'))
+           OR (%(status)s = 'closed' AND lead_status = 'closed')
+           OR (%(status)s = 'review' AND manual_management = TRUE
+               AND (lead_status IS NULL OR lead_status = 'open')))
+      AND (%(campaign)s IS NULL OR origen_archivo = %(campaign)s)
+    ORDER BY id DESC LIMIT %(limit)s
+    """,
+)
+
+PANEL_LEAD = Query(
+    "One lead's row for its page.",
+    """
+    SELECT id, nombre, apellidos, telefono, lead_status, closure_reason, call_status,
+           call_attempts_count, last_call_attempt, manual_management, call_error_message,
+           status_level_1, status_level_2, resultado_llamada, cita, hora_cita, timezone,
+           preferencia_horario, origen_archivo, is_demo, closed_at, created_at, updated_at
+    FROM leads WHERE id = %(lead_id)s
+    """,
+)
+
+PANEL_LEAD_CALLS = Query(
+    "A lead's calls, newest first, with what Pearl sent (the raw response is read for the "
+    "summary, duration and recording only).",
+    """
+    SELECT id, schedule_id, state, outcome, provisional, simulated, pearl_status,
+           conversation_status, error_message, raw_response, claimed_at, placed_at,
+           completed_at, created_at
+    FROM pearl_calls WHERE lead_id = %(lead_id)s ORDER BY id DESC LIMIT %(limit)s
+    """,
+)
+
+PANEL_LEAD_SCHEDULES = Query(
+    "A lead's call_schedule rows, newest first (status, time, outcome, cancel reason).",
+    """
+    SELECT id, scheduled_at, attempt_number, status, last_outcome, cancel_reason,
+           created_at, updated_at
+    FROM call_schedule WHERE lead_id = %(lead_id)s ORDER BY id DESC LIMIT %(limit)s
+    """,
+)
+
+PANEL_REVIEW_QUEUE = Query(
+    "Open leads a person must decide on (under manual management, or with a quarantined "
+    "call), oldest change first.",
+    """
+    SELECT l.id, l.nombre, l.apellidos, l.telefono, l.status_level_1, l.status_level_2,
+           l.call_error_message, l.consecutive_refusals, l.origen_archivo, l.updated_at,
+           l.manual_management
+    FROM leads l
+    WHERE (l.lead_status IS NULL OR l.lead_status = 'open')
+      AND (l.manual_management = TRUE
+           OR EXISTS (SELECT 1 FROM pearl_calls pc
+                      WHERE pc.lead_id = l.id AND pc.state = 'quarantined'))
+    ORDER BY l.updated_at, l.id LIMIT %(limit)s
+    """,
+)
+
+PANEL_LAST_CALL = Query(
+    "A lead's latest call with a result, for the review queue's summary.",
+    """
+    SELECT id, outcome, state, raw_response, completed_at FROM pearl_calls
+    WHERE lead_id = %(lead_id)s ORDER BY id DESC LIMIT 1
+    """,
+)
+
+LEAD_REVIEW_STATE = Query(
+    "Put an open lead under manual review, or release it (manual_management on or off).",
+    """
+    UPDATE leads SET manual_management = %(manual)s
+    WHERE id = %(lead_id)s AND (lead_status IS NULL OR lead_status = 'open')
+    """,
+)
+
+PANEL_USER = Query(
+    "One dashboard user of the panel_users table.",
+    "SELECT username, password_hash, role, disabled FROM panel_users WHERE username = %(username)s",
+)
+
+PANEL_UPSERT_USER = Query(
+    "Create a dashboard user or change its password, role and disabled flag.",
+    """
+    INSERT INTO panel_users (username, password_hash, role, disabled)
+    VALUES (%(username)s, %(password_hash)s, %(role)s, %(disabled)s)
+    ON DUPLICATE KEY UPDATE password_hash = %(password_hash)s, role = %(role)s,
+                            disabled = %(disabled)s
+    """,
+)
+
+PANEL_AUDIT_INSERT = Query(
+    "Record one thing done through the dashboard.",
+    """
+    INSERT INTO panel_audit (at, username, action, lead_id, detail)
+    VALUES (%(at)s, %(username)s, %(action)s, %(lead_id)s, %(detail)s)
+    """,
+)
+
+PANEL_AUDIT_FOR_LEAD = Query(
+    "The audit rows of one lead, newest first.",
+    """
+    SELECT id, at, username, action, detail FROM panel_audit
+    WHERE lead_id = %(lead_id)s ORDER BY at DESC, id DESC LIMIT %(limit)s
+    """,
+)
+
+PANEL_AUDIT_RECENT = Query(
+    "The latest audit rows (the settings page shows who changed what).",
+    """
+    SELECT id, at, username, action, lead_id, detail FROM panel_audit
+    WHERE at >= %(since)s ORDER BY at DESC, id DESC LIMIT %(limit)s
+    """,
+)
+
+PANEL_CONFIG_ROWS = Query(
+    "Every configuration row with its description and last change, for the settings page.",
+    "SELECT config_key, config_value, description, updated_at FROM scheduler_config",
+)

@@ -49,7 +49,14 @@ CREATE TABLE IF NOT EXISTS leads (
     KEY idx_leads_status (lead_status),
     KEY idx_leads_closed_at (closed_at),
     KEY idx_leads_telefono (telefono),
-    KEY idx_leads_origen (origen_archivo, telefono)
+    KEY idx_leads_origen (origen_archivo, telefono),
+    -- The dashboard: counts, funnel and attempts by status without reading the rows
+    -- (covering; is_demo makes it cover the stranded-leads count of the health check too),
+    -- the appointments of a period, the review queue oldest first.
+    KEY idx_leads_panel (lead_status, manual_management, call_attempts_count, closure_reason,
+                         status_level_1, is_demo),
+    KEY idx_leads_cita (cita),
+    KEY idx_leads_review (manual_management, lead_status, updated_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 CREATE TABLE IF NOT EXISTS call_schedule (
@@ -126,6 +133,8 @@ CREATE TABLE IF NOT EXISTS pearl_calls (
     KEY idx_pearl_calls_lead (lead_id, created_at),
     KEY idx_pearl_calls_state (state, claimed_at),
     KEY idx_pearl_calls_schedule (schedule_id),
+    -- The dashboard's calls per hour / per day by outcome (covering).
+    KEY idx_pearl_calls_completed (completed_at, outcome, lead_id),
     CONSTRAINT fk_pearl_calls_lead FOREIGN KEY (lead_id)
         REFERENCES leads (id) ON DELETE CASCADE,
     CONSTRAINT fk_pearl_calls_schedule FOREIGN KEY (schedule_id)
@@ -158,6 +167,31 @@ CREATE TABLE IF NOT EXISTS dispatcher_runs (
     UNIQUE KEY uq_dispatcher_runs_run (run_id),
     KEY idx_dispatcher_runs_started (started_at),
     KEY idx_dispatcher_runs_finished (finished_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- The supervisor's dashboard (panel.py): its users (besides PANEL_USERS in the environment)
+-- and the audit trail of everything done through it. Passwords are argon2 hashes.
+CREATE TABLE IF NOT EXISTS panel_users (
+    username      VARCHAR(64)  NOT NULL,
+    password_hash VARCHAR(255) NOT NULL,
+    role          ENUM('viewer', 'supervisor') NOT NULL DEFAULT 'viewer',
+    disabled      BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at    DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    updated_at    DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+    PRIMARY KEY (username)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Who did what through the dashboard, and when (UTC). No phone number, no secret.
+CREATE TABLE IF NOT EXISTS panel_audit (
+    id         BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    at         DATETIME NOT NULL,
+    username   VARCHAR(64)  NOT NULL,
+    action     VARCHAR(64)  NOT NULL,
+    lead_id    INT UNSIGNED NULL,
+    detail     VARCHAR(500) NULL,
+    PRIMARY KEY (id),
+    KEY idx_panel_audit_at (at),
+    KEY idx_panel_audit_lead (lead_id, at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- Default configuration (the seed's values). A row that already exists keeps

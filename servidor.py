@@ -7,6 +7,7 @@ An ASGI application (FastAPI) served by uvicorn:
     GET  /api/status                 the original's liveness answer (no token)
     GET  /health                     200 when the database answers, else 503 (no token)
     GET  /docs, /openapi.json        the OpenAPI document
+    GET  /, /leads, /review, /settings   the supervisor's dashboard (panel.py; its own login)
 
 Authentication: the shared secret WEBHOOK_TOKEN (required: the server refuses to start
 without a usable one), sent as ``?token=`` (Pearl sends no custom headers) or as an
@@ -50,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 import db
+import panel
 import queries
 from api_original import actualizar_resultado
 from clock import to_db, utc_now
@@ -318,6 +320,7 @@ app = FastAPI(
     description=__doc__.split("\n\n")[0],
 )
 app.add_middleware(RequestLogMiddleware)
+panel.mount(app)  # the dashboard: session login, never the webhook token
 
 
 @app.post(

@@ -181,3 +181,72 @@ LOAD_IMPORTED_LEADS = Query(
         created_at = UTC_TIMESTAMP()
     """,
 )
+
+
+# --- figure 10: the dashboard's overview (bench_panel.py) ------------------------------------
+
+PANEL_DIGITS = Query(
+    "A ten-row table of digits, to generate millions of rows by cross joins.",
+    "CREATE TABLE bench_digits (d INT NOT NULL PRIMARY KEY) "
+    "SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 "
+    "UNION ALL SELECT 5 UNION ALL SELECT 6 UNION ALL SELECT 7 UNION ALL SELECT 8 "
+    "UNION ALL SELECT 9",
+)
+
+_NUMBERS = """
+    (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d + 10000 * f.d + 100000 * g.d
+            + 1000000 * h.d AS n
+     FROM bench_digits a, bench_digits b, bench_digits c, bench_digits e, bench_digits f,
+          bench_digits g, bench_digits h) AS numbers
+"""
+
+PANEL_FILL_LEADS = Query(
+    "`total` leads over 20 campaigns: a third closed (appointment, refusal, max attempts), "
+    "2 %% under review, 0-6 attempts.",
+    f"""
+    INSERT INTO leads (id, nombre, telefono, lead_status, closure_reason, status_level_1,
+                       call_attempts_count, manual_management, origen_archivo, cita, closed_at,
+                       created_at)
+    SELECT n + 1, CONCAT('Lead ', n), CONCAT('+3460', LPAD(n, 7, '0')),
+           IF(n %% 3 = 0, 'closed', 'open'),
+           ELT(1 + n %% 9, 'Cita agendada', NULL, NULL, 'No interesado', NULL, NULL,
+               'Máximo intentos alcanzado', NULL, NULL),
+           ELT(1 + n %% 5, 'Volver a llamar', 'Cita Agendada', 'No Interesado', 'Revisar', NULL),
+           n %% 7, n %% 50 = 1, CONCAT('campaign-', LPAD(n %% 20, 2, '0')),
+           IF(n %% 9 = 0, CURRENT_DATE + INTERVAL (n %% 14) DAY, NULL),
+           IF(n %% 3 = 0, UTC_TIMESTAMP() - INTERVAL (n %% 90) DAY, NULL),
+           UTC_TIMESTAMP() - INTERVAL 100 DAY
+    FROM {_NUMBERS}
+    WHERE n < %(total)s
+    """,  # noqa: S608 - a constant fragment
+)
+
+PANEL_FILL_CALLS = Query(
+    "`total` completed calls over the leads (`leads` of them), spread over the last 90 days, "
+    "seven outcomes; a few hundred in flight, uncertain and quarantined.",
+    f"""
+    INSERT INTO pearl_calls (lead_id, state, outcome, pearl_status, conversation_status,
+                             claimed_at, completed_at, created_at)
+    SELECT 1 + n %% %(leads)s,
+           ELT(1 + (n < 300) + (n < 200) + (n < 100), 'completed', 'quarantined', 'uncertain',
+               'placed'),
+           ELT(1 + n %% 7, 'no_answer', 'busy', 'voicemail', 'appointment', 'not_interested',
+               'hang_up', 'callback'),
+           4, 10,
+           UTC_TIMESTAMP() - INTERVAL (n %% 129600) MINUTE,
+           IF(n < 300, NULL, UTC_TIMESTAMP() - INTERVAL (n %% 129600) MINUTE),
+           UTC_TIMESTAMP() - INTERVAL (n %% 129600) MINUTE
+    FROM {_NUMBERS}
+    WHERE n >= %(first)s AND n < %(last)s
+    """,  # noqa: S608 - a constant fragment
+)
+
+PANEL_FILL_PENDING = Query(
+    "One pending call for each of the open leads below `leads`, spread over the next 72 hours "
+    "(a few overdue).",
+    """
+    INSERT INTO call_schedule (lead_id, scheduled_at, attempt_number, status)
+    SELECT id, UTC_TIMESTAMP() + INTERVAL (CAST(id %% 4320 AS SIGNED) - 60) MINUTE, 1, 'pending'
+    FROM leads WHERE lead_status = 'open' AND id <= %(leads)s
+    """,
+)

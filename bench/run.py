@@ -20,6 +20,7 @@ import bench_galera
 import bench_import
 import bench_maintenance
 import bench_memory
+import bench_panel
 import bench_pending_query
 import bench_reschedule
 import bench_results
@@ -36,6 +37,7 @@ FIGURES = (
     bench_webhooks.run,
     bench_import.run,
     bench_galera.run,  # figure 9 (issue 16): needs galera-4; starts its own cluster
+    bench_panel.run,  # figure 10 (issue 15): the dashboard's overview
 )
 
 

@@ -41,7 +41,7 @@ def reset_database() -> None:
     with db.transaction("reset test database") as cur:
         for table in (
             "pearl_calls", "call_schedule", "leads", "scheduler_config", "do_not_call",
-            "dispatcher_runs",
+            "dispatcher_runs", "panel_audit", "panel_users",
         ):  # fmt: skip
             cur.execute(f"DELETE FROM {table}")
         db.apply_schema(cur)

@@ -252,6 +252,7 @@ def test_sql_in_every_text_field_is_stored_as_data(fuzz_db):
     assert tables == {
         "leads", "call_schedule", "scheduler_config", "pearl_calls",
         "do_not_call", "dispatcher_runs", "schema_migrations",  # round 2 and db.py init
+        "panel_users", "panel_audit",  # the dashboard (issue 15)
     }  # fmt: skip
     assert lead(lead_id)["closure_reason"] == SQL_FRAGMENTS[2]
     assert len(sql("SELECT id FROM pearl_calls WHERE lead_id = %s", (lead_id,))) == len(

@@ -11,7 +11,7 @@ from tests.helpers import run_script, sql
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("leads", "call_schedule", "scheduler_config", "pearl_calls", "do_not_call",
-          "dispatcher_runs", "schema_migrations")  # fmt: skip
+          "dispatcher_runs", "schema_migrations", "panel_users", "panel_audit")  # fmt: skip
 
 
 @pytest.fixture
