@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -82,12 +83,6 @@ def _hour(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
 
 
-def _lead_groups(cur, campaign: str | None) -> list[dict]:
-    if campaign:
-        return db.fetch_all(cur, queries.PANEL_LEAD_GROUPS_IN_CAMPAIGN, {"campaign": campaign})
-    return db.fetch_all(cur, queries.PANEL_LEAD_GROUPS)
-
-
 def _summarise_leads(rows: list[dict], counts: dict[str, int]) -> tuple[list, list]:
     attempts: dict[int, int] = defaultdict(int)
     funnel = dict.fromkeys(
@@ -137,61 +132,75 @@ def _by_hour(rows: list[dict], start: datetime, hours: int) -> tuple[list[dateti
     return slots, dict(sorted(series.items()))
 
 
-def _calls(cur, campaign: str | None, since: datetime, until: datetime) -> list[dict]:
-    params = {"since": to_db(since), "until": to_db(until), "campaign": campaign}
-    query = queries.PANEL_CALLS_BY_HOUR if campaign else queries.PANEL_CALLS_BY_HOUR_ALL
-    return db.fetch_all(cur, query, params)
+# The overview's reads are independent: each runs in its own short transaction on its own
+# thread (and connection), so the page costs about its heaviest read rather than their sum.
+# The widgets may come from instants a few milliseconds apart; a dashboard can live with that.
+_OVERVIEW_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="panel-overview")
+
+
+def _in_parallel(tasks: Mapping[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Run each task on the overview's pool; their results by name (the first error raises)."""
+    futures = {name: _OVERVIEW_POOL.submit(task) for name, task in tasks.items()}
+    return {name: future.result() for name, future in futures.items()}
 
 
 def overview(filters: Filters, now: datetime) -> Overview:
     """The overview at `now` (aware): counts, alerts and the charts' series. The calls per
     day cover filters.first..last (business-local dates; default the last 30 days, at most
     MAX_DAYS); the calls per hour the 24 hours before the end of that range or now."""
-    alerts = check_alerts(now, echo=False)
     config = scheduler_config.get_config()
     zone = config.working_time.timezone
     today = now.astimezone(zone).date()
     last = min(filters.last or today, today)
     first = filters.first or last - timedelta(days=29)
     first = max(first, last - timedelta(days=MAX_DAYS - 1))
-    result = Overview(zone=zone, now=now, alerts=alerts)
+    result = Overview(zone=zone, now=now, alerts={})
     counts: dict[str, int] = defaultdict(int)
     campaign = filters.campaign or None
     hour_now = now.replace(minute=0, second=0, microsecond=0)
     range_end = min(now, datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone))
     hourly_start = range_end.replace(minute=0, second=0, microsecond=0) - timedelta(hours=23)
     day_start = datetime.combine(first, time(0), tzinfo=zone).astimezone(UTC)
-    with db.transaction("dashboard overview") as cur:
-        rows = _lead_groups(cur, campaign)
-        overdue_minutes = scheduler_config.get_config(cur).number("alert_overdue_minutes", 15)
-        schedule = db.fetch_one(
-            cur,
-            queries.PANEL_SCHEDULE_COUNTS,
-            {"now": to_db(now), "overdue_before": to_db(now - timedelta(minutes=overdue_minutes)),
-             "campaign": campaign},
-        )  # fmt: skip
-        states = db.fetch_all(cur, queries.PANEL_CALLS_BY_STATE, {"campaign": campaign})
-        week_start = today - timedelta(days=today.weekday())
-        appointments = db.fetch_all(
-            cur,
-            queries.PANEL_APPOINTMENTS_BETWEEN,
-            {"first": week_start, "last": week_start + timedelta(days=6), "campaign": campaign},
-        )
-        hourly_rows = _calls(cur, campaign, hourly_start, hourly_start + timedelta(hours=24))
-        daily_rows = _calls(cur, campaign, day_start, range_end)
-        queue_rows = db.fetch_all(
-            cur,
-            queries.PANEL_PENDING_BY_HOUR,
-            {"since": to_db(hour_now), "until": to_db(hour_now + timedelta(hours=48)),
-             "campaign": campaign},
-        )  # fmt: skip
-        result.campaigns = [
-            r["origen_archivo"] for r in db.fetch_all(cur, queries.PANEL_CAMPAIGNS, {"limit": 500})
-        ]
+    overdue_before = now - timedelta(minutes=config.number("alert_overdue_minutes", 15))
+    week_start = today - timedelta(days=today.weekday())
+
+    def read(name: str, query: queries.Query, params: Mapping[str, Any]) -> Callable[[], list]:
+        def task() -> list[dict]:
+            with db.transaction(f"dashboard overview: {name}") as cur:
+                return db.fetch_all(cur, query, params)
+
+        return task
+
+    hourly_query = queries.PANEL_CALLS_BY_HOUR if campaign else queries.PANEL_CALLS_BY_HOUR_ALL
+    lead_query = queries.PANEL_LEAD_GROUPS_IN_CAMPAIGN if campaign else queries.PANEL_LEAD_GROUPS
+    found = _in_parallel({
+        "alerts": lambda: check_alerts(now, echo=False),
+        "leads": read("leads", lead_query, {"campaign": campaign}),
+        "schedule": read("schedule", queries.PANEL_SCHEDULE_COUNTS, {
+            "now": to_db(now), "overdue_before": to_db(overdue_before), "campaign": campaign}),
+        "states": read("states", queries.PANEL_CALLS_BY_STATE, {"campaign": campaign}),
+        "appointments": read("appointments", queries.PANEL_APPOINTMENTS_BETWEEN, {
+            "first": week_start, "last": week_start + timedelta(days=6), "campaign": campaign}),
+        "hourly": read("hourly", hourly_query, {
+            "since": to_db(hourly_start), "until": to_db(hourly_start + timedelta(hours=24)),
+            "campaign": campaign}),
+        "daily": read("daily", hourly_query, {
+            "since": to_db(day_start), "until": to_db(range_end), "campaign": campaign}),
+        "queue": read("queue", queries.PANEL_PENDING_BY_HOUR, {
+            "since": to_db(hour_now), "until": to_db(hour_now + timedelta(hours=48)),
+            "campaign": campaign}),
+        "campaigns": read("campaigns", queries.PANEL_CAMPAIGNS, {"limit": 500}),
+    })  # fmt: skip
+    alerts = found["alerts"]
+    result.alerts = alerts
+    rows, states, appointments = found["leads"], found["states"], found["appointments"]
+    schedule = found["schedule"][0] if found["schedule"] else {}
+    hourly_rows, daily_rows, queue_rows = found["hourly"], found["daily"], found["queue"]
+    result.campaigns = [r["origen_archivo"] for r in found["campaigns"]]
     result.funnel, result.attempts = _summarise_leads(rows, counts)
     counts["stranded"] = alerts["stranded_leads"]
-    counts["due_now"] = int(schedule["due_now"] or 0)
-    counts["overdue"] = int(schedule["overdue"] or 0)
+    counts["due_now"] = int(schedule.get("due_now") or 0)
+    counts["overdue"] = int(schedule.get("overdue") or 0)
     by_state = {r["state"]: int(r["total"]) for r in states}
     counts["in_flight"] = sum(by_state.get(s, 0) for s in IN_FLIGHT_STATES)
     counts["uncertain"] = by_state.get("uncertain", 0)
