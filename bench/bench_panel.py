@@ -177,7 +177,9 @@ def run(bench: Bench) -> Figure:
             raise AssertionError(f"overview failed: {answer.status_code}")
 
     page = benchlib.median_seconds(render, repeat, warmup=2)
-    heaviest = max(seconds, key=seconds.get)
+    # The floor is the heaviest query the rendered page (all campaigns) runs; the campaign
+    # variants are measured and EXPLAINed too, but "/" does not run them.
+    heaviest = max((n for n in seconds if "one campaign" not in n), key=seconds.get)
     floor = seconds[heaviest] * 1000
     ratio = benchlib.ratio(page * 1000, floor)
     ranged = {name: _ranged(plan) for name, plan in plans.items()}
