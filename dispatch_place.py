@@ -131,22 +131,15 @@ def claim_due_calls(run_id: str, limit: int, region: str, counts: PlaceCounts) -
                 cur, queries.CLAIMED_CALL_ROWS, {"ids": schedule_ids, "run_id": run_id}
             )
         }
-        leads = {
-            r["id"]: r
-            for r in db.fetch_all(
-                cur, queries.LEADS_FOR_CALL_DATA, {"ids": tuple(r["lead_id"] for r, _ in dial)}
-            )
-        }
         mapping = config.dispositions.call_data_mapping
+        leads = _leads_for_call_data(cur, [row for row, _ in dial], mapping)
         claims = [
             Claim(
                 schedule_id=row["id"],
                 lead_id=row["lead_id"],
                 row_id=row_ids[row["id"]],
                 phone=phone,
-                call_data=call_data_for(
-                    leads.get(row["lead_id"], row), row, mapping, row_ids[row["id"]]
-                ),
+                call_data=call_data_for(leads[row["lead_id"]], row, mapping, row_ids[row["id"]]),
                 previous_call_status=row["call_status"],
                 last_outcome=row.get("last_outcome"),
                 attempt_number=row["attempt_number"],
@@ -162,15 +155,35 @@ def claim_due_calls(run_id: str, limit: int, region: str, counts: PlaceCounts) -
     return claims
 
 
+# Lead columns the claim query already reads: a mapping that names only these (the default
+# one does) needs no second read of the leads.
+_CLAIM_LEAD_COLUMNS = frozenset(
+    {"nombre", "apellidos", "telefono", "timezone", "call_status", "preferencia_horario"}
+)
+
+
+def _leads_for_call_data(
+    cur, rows: Sequence[dict], mapping: Mapping[str, str]
+) -> dict[int, dict[str, Any]]:
+    """Each claimed lead's columns for the agent's variables, by lead id: from the claim rows
+    when the mapping names only columns they carry, else every column read again."""
+    if all(source in _CLAIM_LEAD_COLUMNS for source in mapping.values()):
+        columns = (*_CLAIM_LEAD_COLUMNS, "call_data")
+        return {row["lead_id"]: {c: row.get(c) for c in columns} for row in rows}
+    ids = tuple(row["lead_id"] for row in rows)
+    return {r["id"]: r for r in db.fetch_all(cur, queries.LEADS_FOR_CALL_DATA, {"ids": ids})}
+
+
 def call_data_for(
     lead: Mapping[str, Any], row: Mapping[str, Any], mapping: Mapping[str, str], row_id: int
 ) -> dict[str, Any]:
     """The agent's variables for one call: the lead through the configured mapping
     (call_data.build_call_data: sanitised, size-bounded, our callRef first), plus the lead
-    id and the attempt number for calls matched without a callRef."""
+    id and the attempt number, which the webhook matches calls by (always ours: a lead's
+    call_data key of the same name never replaces them)."""
     data: dict[str, Any] = build_call_data(lead, mapping, row_id)
-    data.setdefault("lead_id", row["lead_id"])
-    data.setdefault("attempt", row["attempt_number"])
+    data["lead_id"] = row["lead_id"]
+    data["attempt"] = row["attempt_number"]
     return data
 
 

@@ -1078,3 +1078,11 @@ def test_agent_variables_follow_the_configured_mapping(clock, fake_pearl, pearl)
         "lead_id": lead_id,
         "attempt": 1,
     }
+
+
+def test_our_lead_id_and_attempt_are_never_replaced_by_the_leads_own_data(clock, fake_pearl, pearl):
+    lead_id = due_lead(nombre="Ana", call_data='{"lead_id": "CRM-99", "attempt": "7"}')
+    assert run(pearl()).placed == 1
+    [request] = fake_pearl.placed_calls(TO)
+    assert (request["callData"]["lead_id"], request["callData"]["attempt"]) == (lead_id, 1)
+    assert request["callData"]["firstName"] == "Ana"
