@@ -30,14 +30,16 @@ import db
 import do_not_call
 import queries
 from call_outcome import Appointment, Callback, Classification
-from clock import to_db
 from dispositions import Action, Disposition
 from phone import InvalidPhoneError, mask_digits
 from reprogramar_llamadas_simple import (
+    NO_LABELS,
     call_status_for,
+    close_lead_after_call,
     lead_frame,
     next_call_time,
     put_pending,
+    record_call_on_lead,
     reschedule_locked_lead,
 )
 from scheduler_config import SchedulerConfig
@@ -137,7 +139,7 @@ def apply_disposition(
             result.closure_reason, result.attempts,
         )  # fmt: skip
     if action == Action.REVIEW:  # the labels are written with the review flag below
-        _record_attempt(cur, lead_id, "completed", now, count, _NO_LABELS)
+        record_call_on_lead(cur, lead_id, "completed", now, count, NO_LABELS)
         db.execute(
             cur,
             queries.PUT_LEAD_UNDER_REVIEW,
@@ -168,7 +170,7 @@ def apply_disposition(
             },
         )
         reason = disposition.closure_reason or CLOSURE_APPOINTMENT
-        _close_after_call(cur, lead_id, "completed", reason, now, count, labels)
+        close_lead_after_call(cur, lead_id, "completed", reason, now, count, labels)
         return CallResultProcessed(
             lead_id, outcome, "closed", closure_reason=reason, attempts=attempts,
             appointment=appointment,
@@ -176,11 +178,8 @@ def apply_disposition(
     # close (or an appointment configured without data: closed with its reason)
     reason = disposition.closure_reason or outcome
     status = "error" if outcome in _ERROR_CLOSURES else _CALL_STATUS.get(action, "completed")
-    _close_after_call(cur, lead_id, status, reason, now, count, labels)
+    close_lead_after_call(cur, lead_id, status, reason, now, count, labels)
     return CallResultProcessed(lead_id, outcome, "closed", closure_reason=reason, attempts=attempts)
-
-
-_NO_LABELS: Mapping[str, str | None] = {"status_level_1": None, "status_level_2": None}
 
 
 def _labels(disposition: Disposition) -> Mapping[str, str | None]:
@@ -205,7 +204,7 @@ def _callback(
     when = callback_instant(lead, callback, now, config)
     if when is None:
         return None
-    _record_attempt(cur, lead_id, call_status_for("callback"), now, count, labels)
+    record_call_on_lead(cur, lead_id, call_status_for("callback"), now, count, labels)
     put_pending(cur, lead_id, when, attempts + 1, "callback", now)
     return CallResultProcessed(
         lead_id, "callback", "callback", scheduled_at=when, attempts=attempts
@@ -227,30 +226,6 @@ def callback_instant(
         now, wt, frame["zone"], callback.hora, callback.fecha,
         preference=frame["preference"], country=frame["country"],
     )  # fmt: skip
-
-
-def _record_attempt(
-    cur, lead_id: int, call_status: str, now: datetime, count: bool,
-    labels: Mapping[str, str | None],
-) -> None:  # fmt: skip
-    params = {"lead_id": lead_id, "now": to_db(now), "call_status": call_status, **labels}
-    if count:
-        db.execute(cur, queries.RECORD_ATTEMPT, params)
-        return
-    db.execute(cur, queries.SET_LEAD_CALL_STATUS, {**params, "message": None})
-    if any(value is not None for value in labels.values()):
-        db.execute(cur, queries.SET_LEAD_LABELS, params)
-
-
-def _close_after_call(
-    cur, lead_id: int, call_status: str, reason: str, now: datetime, count: bool,
-    labels: Mapping[str, str | None],
-) -> None:  # fmt: skip
-    params = {
-        "lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now),
-        **labels,
-    }  # fmt: skip
-    db.execute(cur, queries.CLOSE_LEAD_AFTER_CALL if count else queries.CLOSE_LEAD_NO_COUNT, params)
 
 
 __all__ = ["CallResultProcessed", "apply_disposition", "callback_instant"]

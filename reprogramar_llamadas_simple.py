@@ -251,6 +251,39 @@ def put_pending(
     )
 
 
+NO_LABELS: Mapping[str, str | None] = {"status_level_1": None, "status_level_2": None}
+
+
+def record_call_on_lead(
+    cur, lead_id: int, call_status: str, now: datetime, count: bool,
+    labels: Mapping[str, str | None],
+) -> None:  # fmt: skip
+    """Record a finished call on a locked lead: its call_status and the dashboards' labels
+    (None keeps the lead's), and the attempt unless `count` is False (already counted by a
+    provisional settlement). One statement when the attempt is counted."""
+    params = {"lead_id": lead_id, "now": to_db(now), "call_status": call_status, **labels}
+    if count:
+        db.execute(cur, queries.RECORD_ATTEMPT, params)
+        return
+    db.execute(cur, queries.SET_LEAD_CALL_STATUS, {**params, "message": None})
+    if any(value is not None for value in labels.values()):
+        db.execute(cur, queries.SET_LEAD_LABELS, params)
+
+
+def close_lead_after_call(
+    cur, lead_id: int, call_status: str, reason: str, now: datetime, count: bool,
+    labels: Mapping[str, str | None],
+) -> None:  # fmt: skip
+    """Close a locked lead because of the call that just ended, with its call_status and
+    labels, counting its attempt unless `count` is False; one statement. Pending calls are
+    the caller's to cancel."""
+    params = {
+        "lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now),
+        **labels,
+    }  # fmt: skip
+    db.execute(cur, queries.CLOSE_LEAD_AFTER_CALL if count else queries.CLOSE_LEAD_NO_COUNT, params)
+
+
 def reschedule_locked_lead(
     cur,
     lead: dict,
@@ -276,32 +309,20 @@ def reschedule_locked_lead(
             lead_id, outcome, False, "lead_closed", lead["call_attempts_count"], cancelled=cancelled
         )
     attempts = lead["call_attempts_count"] + (1 if count_attempt else 0)
-    params = {
-        "lead_id": lead_id,
-        "now": to_db(now),
-        "call_status": call_status_for(outcome),
-        "status_level_1": (labels or {}).get("status_level_1"),
-        "status_level_2": (labels or {}).get("status_level_2"),
-    }
+    call_status = call_status_for(outcome)
+    labels = labels or NO_LABELS
     retry = config.retry_for(outcome)
     if not lead["manual_management"] and attempts >= retry.max_attempts:
         # Count the call and close the lead in one statement (the hot path's last attempt).
-        db.execute(
-            cur,
-            queries.CLOSE_LEAD_AFTER_CALL if count_attempt else queries.CLOSE_LEAD_NO_COUNT,
-            {**params, "reason": CLOSURE_MAX_ATTEMPTS},
+        close_lead_after_call(
+            cur, lead_id, call_status, CLOSURE_MAX_ATTEMPTS, now, count_attempt, labels
         )
         cancelled = 0 if pending_cancelled else cancel_pending(cur, lead_id, CLOSURE_MAX_ATTEMPTS)
         return RescheduleResult(
             lead_id, outcome, False, "max_attempts", attempts,
             closure_reason=CLOSURE_MAX_ATTEMPTS, cancelled=cancelled,
         )  # fmt: skip
-    if count_attempt:
-        db.execute(cur, queries.RECORD_ATTEMPT, params)
-    else:
-        db.execute(cur, queries.SET_LEAD_CALL_STATUS, {**params, "message": None})
-        if params["status_level_1"] is not None or params["status_level_2"] is not None:
-            db.execute(cur, queries.SET_LEAD_LABELS, params)
+    record_call_on_lead(cur, lead_id, call_status, now, count_attempt, labels)
     if lead["manual_management"]:
         return RescheduleResult(lead_id, outcome, False, "manual_management", attempts)
     when = next_call_time(lead, now + timedelta(hours=retry.delay_hours), config)
