@@ -4,6 +4,7 @@
     python bench/profile_ops.py results     # enhanced_process_call_result, 2,000 results
     python bench/profile_ops.py reschedule  # simple_reschedule_failed_call, 2,000 leads
     python bench/profile_ops.py purge       # purge_cancelled over 100,000 old cancelled calls
+    python bench/profile_ops.py webhooks    # the server's webhook handler, 2,000 bodies (20 % repeats)
     options: --count N, --top N, --pstats FILE (keep the raw statistics)
 
 Runs on its own bench_<hex> database, like the benchmarks. It prints how many
@@ -32,6 +33,7 @@ import bench_dispatch
 import bench_maintenance
 import bench_path
 import bench_results
+import bench_webhooks
 import benchlib
 import datagen
 import pymysql.connections
@@ -42,6 +44,8 @@ import queries
 from despachar_llamadas import dispatch_due_calls
 from mantenimiento import purge_cancelled
 from reprogramar_llamadas_simple import simple_reschedule_failed_call
+from servidor import decode_json
+from webhook_pearl import handle_call_event
 
 _LIBRARY_FILES = re.escape(str(bench_path.REPO_ROOT)) + r"/[a-z_]+\.py:"
 _NAMES = {q.sql: name for name, q in vars(queries).items() if isinstance(q, queries.Query)}
@@ -125,9 +129,22 @@ def _purge(bench: Bench, count: int) -> Callable[[], int]:
     return lambda: purge_cancelled(days=bench_maintenance.PURGE_DAYS)["deleted"]
 
 
+def _webhooks(bench: Bench, count: int) -> Callable[[], int]:
+    bench.reset(benchlib.ALWAYS_WORKING)
+    bodies = bench_webhooks._calls(bench, 1, round(count * 0.8), random.Random(bench.seed))
+
+    def work() -> int:
+        for body in bodies:
+            handle_call_event(decode_json(body))
+        return len(bodies)
+
+    return work
+
+
 OPERATIONS = {"dispatch": _dispatch, "results": _results, "reschedule": _reschedule,
-              "purge": _purge}  # fmt: skip
-DEFAULT_COUNTS = {"dispatch": 2000, "results": 2000, "reschedule": 2000, "purge": 100_000}
+              "purge": _purge, "webhooks": _webhooks}  # fmt: skip
+DEFAULT_COUNTS = {"dispatch": 2000, "results": 2000, "reschedule": 2000, "purge": 100_000,
+                  "webhooks": 2000}  # fmt: skip
 
 
 def _report(counts: Counter[str], done: int, stats: pstats.Stats, top: int) -> str:
