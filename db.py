@@ -349,7 +349,9 @@ def _raise_if_aborted(conn) -> None:
         raise type(aborted)(*aborted.args)
 
 
-def _open_one(settings: DbSettings, host: str, port: int, with_database: bool):
+def _open_one(
+    settings: DbSettings, host: str, port: int, with_database: bool, local_infile: bool = False
+):
     conn = pymysql.connect(
         host=host,
         port=port,
@@ -363,6 +365,7 @@ def _open_one(settings: DbSettings, host: str, port: int, with_database: bool):
         read_timeout=settings.read_timeout,
         write_timeout=settings.write_timeout,
         init_command="SET time_zone = '+00:00'",
+        local_infile=local_infile,
     )
     try:
         with conn.cursor() as cur:
@@ -382,8 +385,11 @@ def _open_one(settings: DbSettings, host: str, port: int, with_database: bool):
     return conn
 
 
-def connect(settings: DbSettings | None = None, *, with_database: bool = True):
-    """Open a new connection configured for this system.
+def connect(
+    settings: DbSettings | None = None, *, with_database: bool = True, local_infile: bool = False
+):
+    """Open a new connection configured for this system (`local_infile`: may send files to
+    the server with LOAD DATA LOCAL INFILE; off unless asked, see allow_local_infile).
 
     DB_HOST may list several hosts: they are tried in order, starting with the one this
     process uses now (the first, until a connection to it is lost), and the first that
@@ -399,7 +405,7 @@ def connect(settings: DbSettings | None = None, *, with_database: bool = True):
     for index in _failover.order(hosts):
         host, port = hosts[index]
         try:
-            conn = _open_one(settings, host, port, with_database)
+            conn = _open_one(settings, host, port, with_database, local_infile)
         except pymysql.err.MySQLError as exc:
             code = exc.args[0] if exc.args else "?"
             codes.append(f"{_host_text(host, port)} error {code}")
@@ -422,6 +428,7 @@ class _ThreadConnection(threading.local):
     conn: Any = None
     pid: int = 0
     in_transaction: bool = False
+    local_infile: bool = False
 
 
 _local = _ThreadConnection()
@@ -432,9 +439,18 @@ def _thread_connection():
     # never use it in the child, open a fresh one.
     if _local.conn is not None and _local.pid == os.getpid() and _local.conn.open:
         return _local.conn
-    _local.conn = connect()
+    _local.conn = connect(local_infile=_local.local_infile)
     _local.pid = os.getpid()
     return _local.conn
+
+
+def allow_local_infile() -> None:
+    """Let this thread's connection send files with LOAD DATA LOCAL INFILE (the lead
+    import's writer thread). Off everywhere else: a connection that allows it would send any
+    file the server asks for, so only a thread that loads files of its own turns it on."""
+    if not _local.local_infile:
+        close_connection()
+        _local.local_infile = True
 
 
 def close_connection() -> None:

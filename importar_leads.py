@@ -2,6 +2,7 @@
 
     python importar_leads.py FILE [--origen NAME] [--map "Teléfono móvil=telefono"] ...
         [--region ES] [--update] [--schedule [--per-hour N]] [--dry-run] [--json]
+        [--no-load-data]
     python importar_leads.py --dnc FILE [--source NAME] [--dry-run] [--json]
 
 Columns named like the schema's (`nombre`, `apellidos`, `telefono`, `timezone`,
@@ -17,6 +18,8 @@ Work is committed in batches, each all-or-nothing, and is idempotent by (origen_
 telefono): re-running a file, also after a crash in the middle, ends as one clean run.
 `--schedule` gives each new lead its first call at the next working instant in its zone,
 spread at `--per-hour N` per zone (the spread continues where an interrupted run stopped).
+Rows are written with LOAD DATA LOCAL INFILE when the server accepts it (``local_infile``
+on; MySQL 8 ships with it off), else, or with `--no-load-data`, with INSERT statements.
 
 Exit codes: 0 imported (duplicates and listed numbers are not errors), 1 some rows were
 invalid (see the rejects file), 2 bad arguments, configuration or unreadable file,
@@ -143,7 +146,7 @@ def run_import(
     rejects = RejectsFile(path, enabled=not options.dry_run)
     seen_in_dry_run: set[str] = set()  # a dry run cannot ask the database about earlier batches
     bar = _progress(table.total_rows, progress)
-    writer = BatchWriter(options, spreader)
+    writer = BatchWriter(options, spreader, load_files=options.load_data)
 
     def finished(done: Iterator[tuple[Any, Counts, list[Reject]]]) -> None:
         for (batch_counts, bad), written, listed in done:
@@ -240,6 +243,12 @@ def _parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=0, help="validating processes (default: automatic)"
     )
     parser.add_argument(
+        "--no-load-data",
+        action="store_true",
+        help="insert with INSERT statements, not LOAD DATA LOCAL INFILE (for a proxy or server "
+        "that does not take local files; slower)",
+    )
+    parser.add_argument(
         "--batch-size", type=int, default=DEFAULT_BATCH_SIZE, help=argparse.SUPPRESS
     )
     return parser
@@ -277,6 +286,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dry_run=args.dry_run,
                 batch_size=args.batch_size,
                 workers=args.workers,
+                load_data=not args.no_load_data,
             )
             report = run_import(
                 args.file, options, column_maps=args.map, progress=sys.stderr.isatty()

@@ -980,6 +980,54 @@ INSERT_FIRST_CALLS = Query(
     """,
 )
 
+LOCAL_INFILE_ENABLED = Query(
+    "Whether the server accepts LOAD DATA LOCAL INFILE (MySQL 8 ships with it off; the import "
+    "then inserts through JSON_TABLE).",
+    "SELECT @@local_infile AS enabled",
+)
+
+LOAD_IMPORTED_LEADS = Query(
+    "Insert a batch of imported leads, 'open' and 'no_selected', from a tab-separated file of "
+    "nombre, apellidos, telefono, timezone, preferencia_horario, call_data (\\N for NULL): "
+    "the fastest way the server takes rows. LOCAL turns a refused row into a warning, so the "
+    "caller checks the row count and the warnings (bulk_load.load_file).",
+    """
+    LOAD DATA LOCAL INFILE %(path)s INTO TABLE leads
+    CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'
+    (nombre, apellidos, telefono, timezone, preferencia_horario, call_data)
+    SET origen_archivo = %(origen)s, lead_status = 'open', call_status = 'no_selected',
+        created_at = %(now)s
+    """,
+)
+
+LOADED_LEAD_IDS = Query(
+    "The ids the last load of a file's leads got on this connection: how many rows of the file "
+    "have an id from LAST_INSERT_ID() (the load's first id) on, the first and last of them and "
+    "the server's id step. Read by primary key: only the batch's rows are visited.",
+    """
+    SELECT COUNT(*) AS loaded, MIN(id) AS first_id, MAX(id) AS last_id,
+           @@auto_increment_increment AS step
+    FROM leads FORCE INDEX (PRIMARY)
+    WHERE id >= LAST_INSERT_ID() AND origen_archivo = %(origen)s
+    """,
+)
+
+LOAD_FIRST_CALLS = Query(
+    "Schedule the first calls (attempt 1, 'pending') of a batch of leads just loaded, from a "
+    "tab-separated file of lead_id, scheduled_at (UTC).",
+    """
+    LOAD DATA LOCAL INFILE %(path)s INTO TABLE call_schedule
+    CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' LINES TERMINATED BY '\\n'
+    (lead_id, scheduled_at)
+    SET attempt_number = 1, status = 'pending', created_at = %(now)s
+    """,
+)
+
+LOAD_WARNINGS = Query(
+    "The warnings of the last statement on this connection (a load's refused rows).",
+    "SHOW WARNINGS",
+)
+
 LAST_FIRST_CALL_BY_ZONE = Query(
     "Per lead time zone, the latest pending first call of a file's leads: a re-run continues "
     "the --per-hour spread where the interrupted run stopped.",
