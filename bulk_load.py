@@ -1,8 +1,9 @@
 """Rows into a table with LOAD DATA LOCAL INFILE: the way MySQL and MariaDB take rows
 fastest, used by the lead import when the server allows it (``local_infile`` on).
 
-The rows go through a tab-separated file in a private temporary directory (mode 0700),
-rewritten batch after batch and removed with the directory: it holds one batch at a time.
+The rows go through a tab-separated file in a private temporary directory (mode 0700, in
+/dev/shm when there is one: memory, not disk), removed as soon as the server has read it: it
+holds at most the batch being loaded.
 LOAD DATA LOCAL turns a refused row (a duplicate key, a value too long) into a warning and
 carries on, so :func:`load_file` checks that the server took exactly the rows written, with
 no warning, and raises :class:`BulkLoadError` otherwise: the caller's transaction rolls back
@@ -12,6 +13,7 @@ and nothing of the batch is written. Its message names MySQL's warning code, nev
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,7 +59,9 @@ class LoadFiles:
     it with whatever it holds."""
 
     def __init__(self) -> None:
-        self.directory = Path(tempfile.mkdtemp(prefix="bulk_load_"))
+        shm = Path("/dev/shm")  # noqa: S108 (a private mkdtemp directory inside it)
+        where = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+        self.directory = Path(tempfile.mkdtemp(prefix="bulk_load_", dir=where))
 
     def path(self, name: str) -> Path:
         return self.directory / f"{name}.tsv"
@@ -81,12 +85,15 @@ def load_file(
     (db.allow_local_infile). Raises BulkLoadError when the server refused or changed any row
     (fewer rows than written, or any warning)."""
     written = 0
-    with path.open("w", encoding="utf-8", newline="\n") as out:
-        for row in rows:
-            out.write("\t".join([tsv_field(value) for value in row]))
-            out.write("\n")
-            written += 1
-    loaded = db.execute(cur, query, {**params, "path": str(path)})
+    try:
+        with path.open("w", encoding="utf-8", newline="\n") as out:
+            for row in rows:
+                out.write("\t".join([tsv_field(value) for value in row]))
+                out.write("\n")
+                written += 1
+        loaded = db.execute(cur, query, {**params, "path": str(path)})
+    finally:
+        path.unlink(missing_ok=True)  # personal data: on disk only while it is being loaded
     if loaded == written and not cur.warning_count:
         return loaded
     warnings = db.fetch_all(cur, queries.LOAD_WARNINGS) if cur.warning_count else []

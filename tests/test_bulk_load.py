@@ -113,6 +113,7 @@ def test_a_refused_row_raises_and_the_batch_writes_nothing(db_ready) -> None:
         with pytest.raises(bulk_load.BulkLoadError, match=r"MySQL 1406|MySQL 1265") as info:
             in_loading_thread(load_leads)
         assert "+34" not in str(info.value) and "\n" not in str(info.value)
+        assert list(files.directory.iterdir()) == []  # each file removed once loaded
     finally:
         files.close()
     assert not files.directory.exists()
