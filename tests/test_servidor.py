@@ -10,7 +10,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -18,7 +20,14 @@ import pytest
 
 import db
 from api_original import call_from_original_fields
-from servidor import ConfigurationError, load_tokens, redact_token, token_matches
+from servidor import (
+    DEFAULT_DB_THREADS,
+    ConfigurationError,
+    load_db_threads,
+    load_tokens,
+    redact_token,
+    token_matches,
+)
 from tests.helpers import lead, make_lead, reset_database, run_script, sql, tables_checksum
 from tests.servidor_process import PREVIOUS_TOKEN, ROOT, TOKEN, ServerProcess, free_port
 from webhook_pearl import (
@@ -431,6 +440,43 @@ def test_logs_have_one_line_per_request_no_token_and_masked_phones(http, server)
     assert "POST /webhooks/pearl/call?token=*** 200" in log
     assert "POST /api/actualizar_resultado?token=*** 404" in log
     assert "*********222" in log
+
+
+def test_database_threads_setting():
+    assert load_db_threads({}) == DEFAULT_DB_THREADS
+    assert load_db_threads({"SERVER_DB_THREADS": " 3 "}) == 3
+    for bad in ("0", "65", "-1", "two", "2.5"):
+        with pytest.raises(ConfigurationError, match="SERVER_DB_THREADS"):
+            load_db_threads({"SERVER_DB_THREADS": bad})
+
+
+def _server_connections() -> set[int]:
+    rows = sql(
+        "SELECT ID FROM information_schema.PROCESSLIST "
+        "WHERE DB = DATABASE() AND ID <> CONNECTION_ID()"
+    )
+    return {row["ID"] for row in rows}
+
+
+def test_database_threads_are_bounded_and_keep_their_connections_through_a_lull(test_database):
+    reset_database()
+    others = _server_connections()  # e.g. the module's server, idle meanwhile
+    server = ServerProcess(workers=1, env={"SERVER_DB_THREADS": "2"})
+    with server, httpx.Client(base_url=server.url(""), timeout=30) as client:
+
+        def burst() -> None:  # 24 requests at once, each needing the database (404)
+            with ThreadPoolExecutor(12) as pool:
+                answers = list(
+                    pool.map(lambda _: post(client, ACTUALIZAR, {"telefono": PHONE}), range(24))
+                )
+            assert {a.status_code for a in answers} == {404}
+
+        burst()
+        first = _server_connections() - others
+        assert 1 <= len(first) <= 2  # not one connection per concurrent request
+        time.sleep(11)  # longer than Starlette's pool keeps an idle thread (10 s)
+        burst()
+        assert _server_connections() - others == first  # no reconnection after the lull
 
 
 def test_server_refuses_to_start_without_a_token():
