@@ -4,7 +4,7 @@
     python bench/profile_ops.py results     # enhanced_process_call_result, 2,000 results
     python bench/profile_ops.py reschedule  # simple_reschedule_failed_call, 2,000 leads
     python bench/profile_ops.py purge       # purge_cancelled over 100,000 old cancelled calls
-    python bench/profile_ops.py webhooks    # the server's webhook handler, 2,000 bodies (20 % repeats)
+    python bench/profile_ops.py webhooks    # the server's webhook code, 2,000 bodies (20 % repeats)
     options: --count N, --top N, --pstats FILE (keep the raw statistics)
 
 Runs on its own bench_<hex> database, like the benchmarks. It prints how many
