@@ -56,6 +56,37 @@ LOCK_LEAD = Query(
     """,
 )
 
+LOCK_LEAD_WITH_CALL_ROW = Query(
+    "LOCK_LEAD's columns and, in the same statement, the given pearl_calls row when it is this "
+    "lead's (call_row_* columns, NULL otherwise), locked lead first (the LEFT JOIN's inner "
+    "table is read after its outer one): the row's outcome, provisional flag and completion "
+    "time, whether a later call of the lead (a higher row id: call order, never clocks) "
+    "already has its result, and the ids of any rows holding this call's Pearl call id or "
+    "request id. One round trip where LOCK_LEAD then PEARL_CALL_BY_ROW_ID took two. The "
+    "given row is locked even when it is another lead's: give only a row the caller names.",
+    """
+    SELECT l.id, l.lead_status, l.manual_management, l.call_attempts_count, l.timezone,
+           l.is_demo, l.closure_reason, l.closed_at, l.telefono, l.preferencia_horario,
+           (SELECT prev.outcome FROM pearl_calls prev
+            WHERE prev.lead_id = l.id AND prev.outcome IS NOT NULL
+            ORDER BY prev.id DESC LIMIT 1) AS previous_outcome,
+           (SELECT cs.id FROM call_schedule cs WHERE cs.pending_lead_id = l.id)
+               AS pending_schedule_id,
+           pc.id AS call_row_id, pc.outcome AS call_row_outcome,
+           pc.provisional AS call_row_provisional, pc.completed_at AS call_row_completed_at,
+           EXISTS (SELECT 1 FROM pearl_calls newer
+                   WHERE newer.lead_id = l.id AND newer.outcome IS NOT NULL
+                     AND newer.id > pc.id) AS call_row_newer_recorded,
+           (SELECT by_call.id FROM pearl_calls by_call
+            WHERE by_call.call_id = %(call_id)s) AS call_row_call_id_row,
+           (SELECT by_request.id FROM pearl_calls by_request
+            WHERE by_request.request_id = %(request_id)s) AS call_row_request_id_row
+    FROM leads l
+    LEFT JOIN pearl_calls pc ON pc.id = %(row_id)s AND pc.lead_id = l.id
+    WHERE l.id = %(lead_id)s FOR UPDATE
+    """,
+)
+
 RECORD_ATTEMPT = Query(
     "Count one more call attempt on a lead, set its call_status and the dashboards' labels "
     "of this result (a None label keeps the one there), in one statement.",
