@@ -292,7 +292,7 @@ def _record_call(
         "now": to_db(now),
     }
     if row is not None:
-        db.execute(cur, queries.COMPLETE_PEARL_CALL, {**params, "row_id": row["id"]})
+        db.defer(cur, queries.COMPLETE_PEARL_CALL, {**params, "row_id": row["id"]})
         return row["id"]
     db.execute(cur, queries.INSERT_COMPLETED_PEARL_CALL, params)
     return cur.lastrowid
@@ -349,7 +349,7 @@ def process_call_result(
             # A later call already decided the lead's state: record and count this one only.
             done_id = _record_call(cur, lead_id, call, outcome, row, now, **record)
             if not replacing and disposition.action != Action.NOT_PLACED:
-                db.execute(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
+                db.defer(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
             return CallResultProcessed(lead_id, outcome, "stale", pearl_call_row_id=done_id)
         if replacing and not is_open(lead):
             # Reopen only a closure that the provisional settlement itself made.
@@ -366,7 +366,7 @@ def process_call_result(
             # The call happened (it reached Pearl before the lead was closed): it counts, and
             # changes nothing else.
             if not replacing and disposition.action != Action.NOT_PLACED:
-                db.execute(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
+                db.defer(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
             return CallResultProcessed(
                 lead_id, outcome, "ignored", cancelled, pearl_call_row_id=done_id
             )
