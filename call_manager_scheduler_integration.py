@@ -13,6 +13,7 @@ acknowledged and changes nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -228,7 +229,6 @@ _CALL_ROW_COLUMNS = {
     "call_row_outcome": "outcome",
     "call_row_provisional": "provisional",
     "call_row_completed_at": "completed_at",
-    "call_row_newer_recorded": "newer_call_recorded",
     "call_row_call_id_row": "call_id_row",
     "call_row_request_id_row": "request_id_row",
 }
@@ -260,9 +260,12 @@ def _lock_lead_and_call_row(
     if found is None:
         raise LeadNotFoundError(f"lead {lead_id} does not exist")
     own = {key: found.pop(column) for column, key in _CALL_ROW_COLUMNS.items()}
+    latest = found.pop("latest_result")
+    latest_id, found["previous_outcome"] = json.loads(latest) if latest is not None else (0, None)
     if own["id"] is None:  # no such row, or another lead's (refused there): as always
         return found, _find_call_row(cur, lead_id, call, row_id)
     own["lead_id"] = lead_id
+    own["newer_call_recorded"] = latest_id > own["id"]
     return found, _settle_own_row(cur, lead_id, own)
 
 

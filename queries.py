@@ -57,26 +57,27 @@ LOCK_LEAD = Query(
 )
 
 LOCK_LEAD_WITH_CALL_ROW = Query(
-    "LOCK_LEAD's columns and, in the same statement, the given pearl_calls row when it is this "
-    "lead's (call_row_* columns, NULL otherwise), locked lead first (the LEFT JOIN's inner "
-    "table is read after its outer one): the row's outcome, provisional flag and completion "
-    "time, whether a later call of the lead (a higher row id: call order, never clocks) "
-    "already has its result, and the ids of any rows holding this call's Pearl call id or "
-    "request id. One round trip where LOCK_LEAD then PEARL_CALL_BY_ROW_ID took two. The "
-    "given row is locked even when it is another lead's: give only a row the caller names.",
+    "LOCK_LEAD's columns, except that its previous_outcome comes as latest_result, the JSON "
+    "array [row id, outcome] of the lead's latest call with a result (NULL when none), and, "
+    "in the same statement, the given pearl_calls row when it is this lead's (call_row_* "
+    "columns, NULL otherwise), locked lead first (the LEFT JOIN's inner table is read after "
+    "its outer one): the row's outcome, provisional flag and completion time, and the ids of "
+    "any rows holding this call's Pearl call id or request id. latest_result says both the "
+    "lead's previous outcome and whether a later call (a higher row id: call order, never "
+    "clocks) already has its result, which an EXISTS over the same rows cost MariaDB about a "
+    "third of the statement to plan. One round trip where LOCK_LEAD then "
+    "PEARL_CALL_BY_ROW_ID took two. The given row is locked even when it is another lead's: "
+    "give only a row the caller names.",
     """
     SELECT l.id, l.lead_status, l.manual_management, l.call_attempts_count, l.timezone,
            l.is_demo, l.closure_reason, l.closed_at, l.telefono, l.preferencia_horario,
-           (SELECT prev.outcome FROM pearl_calls prev
+           (SELECT JSON_ARRAY(prev.id, prev.outcome) FROM pearl_calls prev
             WHERE prev.lead_id = l.id AND prev.outcome IS NOT NULL
-            ORDER BY prev.id DESC LIMIT 1) AS previous_outcome,
+            ORDER BY prev.id DESC LIMIT 1) AS latest_result,
            (SELECT cs.id FROM call_schedule cs WHERE cs.pending_lead_id = l.id)
                AS pending_schedule_id,
            pc.id AS call_row_id, pc.outcome AS call_row_outcome,
            pc.provisional AS call_row_provisional, pc.completed_at AS call_row_completed_at,
-           EXISTS (SELECT 1 FROM pearl_calls newer
-                   WHERE newer.lead_id = l.id AND newer.outcome IS NOT NULL
-                     AND newer.id > pc.id) AS call_row_newer_recorded,
            (SELECT by_call.id FROM pearl_calls by_call
             WHERE by_call.call_id = %(call_id)s) AS call_row_call_id_row,
            (SELECT by_request.id FROM pearl_calls by_request

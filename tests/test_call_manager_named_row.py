@@ -1,7 +1,9 @@
-"""Locks taken by process_call_result's one-statement read of the lead and its call row
-(queries.LOCK_LEAD_WITH_CALL_ROW): the lead first, then the call row, as every other writer
-does (queries.py: lead, then its call_schedule and pearl_calls rows); a row of another lead
-is refused or passed over as before. Real database, separate connections."""
+"""process_call_result with the call's row named (row_id: the webhook's callRef match, the
+dispatcher's own calls), read with the lead in one statement (queries.LOCK_LEAD_WITH_CALL_ROW):
+its locks (the lead first, then the call row, as every other writer takes them: queries.py),
+a row of another lead refused or passed over as before, and the decisions that read the lead's
+latest result (a late older call is stale, the previous outcome) and the rows holding the
+call's ids. Real database, separate connections for the locks."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import pytest
 import db
 import queries
 from call_manager_scheduler_integration import process_call_result
-from tests.helpers import make_lead, sql
+from tests.helpers import lead, make_lead, schedules, sql
 
 pytestmark = pytest.mark.usefixtures("clean_db")
 
@@ -136,3 +138,48 @@ def test_a_given_row_of_another_lead_is_refused_and_nothing_changes():
     assert sql("SELECT call_attempts_count FROM leads WHERE id = %s", (lead_id,)) == [
         {"call_attempts_count": 0}
     ]
+
+
+def _placed_rows(lead_id: int, count: int) -> list[int]:
+    """In-flight rows of calls placed in this order (call order = row id order)."""
+    return [_in_flight_row(lead_id) for _ in range(count)]
+
+
+def test_an_older_result_arriving_late_with_its_row_named_is_stale():
+    lead_id = make_lead()
+    older_row, newer_row = _placed_rows(lead_id, 2)
+    newer = {"id": "call-new", "status": 5}
+    older = {"id": "call-old", "status": 7}
+    done = process_call_result(lead_id, {}, newer, row_id=newer_row)
+    assert done.action == "rescheduled"
+    [pending] = schedules(lead_id, "pending")
+    results = [process_call_result(lead_id, {}, older, row_id=older_row) for _ in range(3)]
+    assert [r.action for r in results] == ["stale", "duplicate", "duplicate"]
+    row = lead(lead_id)
+    assert row["call_attempts_count"] == 2 and row["call_status"] == "busy"
+    assert schedules(lead_id, "pending") == [pending]
+    assert sql("SELECT id, outcome FROM pearl_calls ORDER BY id") == [
+        {"id": older_row, "outcome": "no_answer"},
+        {"id": newer_row, "outcome": "busy"},
+    ]
+
+
+def test_the_previous_outcome_is_read_with_the_named_row():
+    lead_id = make_lead()
+    first_row, second_row = _placed_rows(lead_id, 2)
+    first = process_call_result(lead_id, {}, {"id": "f-1", "status": 6}, row_id=first_row)
+    assert (first.outcome, first.action) == ("failed", "rescheduled")
+    second = process_call_result(lead_id, {}, {"id": "f-2", "status": 6}, row_id=second_row)
+    assert (second.outcome, second.closure_reason) == ("invalid_phone", "Teléfono erróneo")
+
+
+def test_a_call_already_recorded_on_another_row_keeps_it_and_drops_the_named_one():
+    lead_id = make_lead()
+    in_flight = _in_flight_row(lead_id)
+    pearl = {"id": "c-early", "status": 7}
+    first = process_call_result(lead_id, {"call_id": "c-early"}, pearl)  # no row: a new one
+    assert first.pearl_call_row_id != in_flight
+    again = process_call_result(lead_id, {"call_id": "c-early"}, pearl, row_id=in_flight)
+    assert (again.action, again.pearl_call_row_id) == ("duplicate", first.pearl_call_row_id)
+    assert sql("SELECT id FROM pearl_calls") == [{"id": first.pearl_call_row_id}]
+    assert lead(lead_id)["call_attempts_count"] == 1
