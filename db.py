@@ -393,8 +393,10 @@ def _stop_deferring(conn) -> None:
 
 def _send_batch(conn, statements: Sequence[Deferred], *, commit: bool) -> None:
     """Send `statements` (then COMMIT when `commit`) as one multi-statement and read every
-    result; the first error is raised (the server ran nothing after it). An error that
-    aborts the transaction is remembered as TrackingCursor does."""
+    result; the first error is raised (the server ran nothing after it). Any error aborts
+    the transaction as TrackingCursor's aborting errors do (every later statement raises it
+    again, nothing is committed): the statements after the failed one never ran, so even
+    code that catches the error cannot commit the transaction without them."""
     text = ";\n".join([*(s.sql.strip() for s in statements), *(["COMMIT"] if commit else [])])
     try:
         with pymysql.cursors.Cursor(conn) as cur:
@@ -402,10 +404,7 @@ def _send_batch(conn, statements: Sequence[Deferred], *, commit: bool) -> None:
             while cur.nextset():
                 pass
     except pymysql.err.MySQLError as exc:
-        if _error_code(exc) in TRANSACTION_ABORTING_ERRORS or isinstance(
-            exc, pymysql.err.InterfaceError
-        ):
-            conn._txn_aborted = exc
+        conn._txn_aborted = exc
         raise
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import suppress
 
 import pymysql
 import pytest
@@ -131,6 +132,22 @@ def test_an_error_in_a_batch_sent_before_a_read_is_raised_there():
     with pytest.raises(pymysql.err.IntegrityError), db.transaction() as cur:
         work(cur)
     assert reached == []
+    assert attempts(lead_id) == 0
+
+
+def test_a_caught_error_of_a_deferred_batch_still_prevents_the_commit():
+    lead_id = make_lead()
+
+    def work(cur) -> None:
+        db.defer(cur, ORPHAN_CALL, (999_999,))
+        db.defer(cur, ADD_ATTEMPT, (lead_id,))  # never ran: the batch stopped before it
+        with suppress(pymysql.err.IntegrityError):  # carrying on must not commit without
+            db.fetch_one(cur, READ_ATTEMPTS, (lead_id,))  # the writes after the failed one
+        with suppress(pymysql.err.IntegrityError):
+            db.execute(cur, SET_ATTEMPTS, {"n": 9, "lead_id": lead_id})  # refused as well
+
+    with pytest.raises(pymysql.err.IntegrityError):
+        db.run_in_transaction(work)
     assert attempts(lead_id) == 0
 
 
