@@ -16,7 +16,9 @@ this module does it inside the caller's transaction (which holds the lead's row 
 | not_placed  | no attempt (the call never reached the person); pending again after    |
 |             | place_failure_delay_minutes                                            |
 
-`add_to_do_not_call` also puts the lead's number on the do-not-call list.
+`add_to_do_not_call` also puts the lead's number on the do-not-call list. The writes whose
+results nobody reads are deferred (db.defer): they reach the database together, with the
+transaction's COMMIT, under the same guarantees as statements sent one by one.
 """
 
 from __future__ import annotations
@@ -117,7 +119,7 @@ def apply_disposition(
             attempts=lead["call_attempts_count"],
         )  # fmt: skip
     if outcome == "error" and error_message:
-        db.execute(
+        db.defer(
             cur, queries.SET_CALL_ERROR_MESSAGE, {"lead_id": lead_id, "message": error_message}
         )
     labels = _labels(disposition)
@@ -140,7 +142,7 @@ def apply_disposition(
         )  # fmt: skip
     if action == Action.REVIEW:  # the labels are written with the review flag below
         record_call_on_lead(cur, lead_id, "completed", now, count, NO_LABELS)
-        db.execute(
+        db.defer(
             cur,
             queries.PUT_LEAD_UNDER_REVIEW,
             {
@@ -159,7 +161,7 @@ def apply_disposition(
         appointment = found.appointment
         for problem in appointment.problems:
             logger.warning("lead %s: appointment data left out: %s", lead_id, mask_digits(problem))
-        db.execute(
+        db.defer(
             cur,
             queries.RECORD_APPOINTMENT,
             {

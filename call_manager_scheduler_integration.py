@@ -13,6 +13,7 @@ acknowledged and changes nothing.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Mapping
@@ -172,7 +173,7 @@ def _find_call_row(cur, lead_id: int, call: _Call, row_id: int | None) -> dict |
     has exactly one row: when the call was already recorded on another row, the
     dispatcher's in-flight row is removed. Raises ValueError when the call belongs to
     another lead."""
-    own = recorded = None
+    own = None
     if row_id is None and call.call_ref is not None:
         ref_lead = db.fetch_one(cur, queries.PEARL_CALL_LEAD, (call.call_ref,))
         if ref_lead is not None and ref_lead["lead_id"] == lead_id:
@@ -184,25 +185,88 @@ def _find_call_row(cur, lead_id: int, call: _Call, row_id: int | None) -> dict |
             {"row_id": row_id, "call_id": call.call_id, "request_id": call.request_id},
         )
     if own is not None:
-        other = next(
-            (i for i in (own["call_id_row"], own["request_id_row"]) if i not in (None, own["id"])),
-            None,
-        )
-        if other is not None:
-            recorded = db.fetch_one(cur, queries.PEARL_CALL_LOCK, (other,))
-    else:
-        for query, key in (
-            (queries.PEARL_CALL_BY_CALL_ID, call.call_id),
-            (queries.PEARL_CALL_BY_REQUEST_ID, call.request_id),
-        ):
-            if recorded is None and key is not None:
-                recorded = db.fetch_one(cur, query, (key,))
+        return _settle_own_row(cur, lead_id, own)
+    recorded = None
+    for query, key in (
+        (queries.PEARL_CALL_BY_CALL_ID, call.call_id),
+        (queries.PEARL_CALL_BY_REQUEST_ID, call.request_id),
+    ):
+        if recorded is None and key is not None:
+            recorded = db.fetch_one(cur, query, (key,))
+    if recorded is not None and recorded["lead_id"] != lead_id:
+        raise _other_lead(recorded, lead_id)
+    return recorded
+
+
+def _other_lead(row: dict, lead_id: int) -> ValueError:
+    return ValueError(f"that call belongs to lead {row['lead_id']}, not to lead {lead_id}")
+
+
+def _settle_own_row(cur, lead_id: int, own: dict) -> dict:
+    """The call's row given its dispatcher's row `own` (locked, with call_id_row and
+    request_id_row): the other row already holding the call's Pearl call id (else request
+    id), locked, when there is one (`own` is then removed if still in flight), else `own`.
+    Raises ValueError when either row belongs to another lead."""
+    recorded = None
+    other = next(
+        (i for i in (own["call_id_row"], own["request_id_row"]) if i not in (None, own["id"])),
+        None,
+    )
+    if other is not None:
+        recorded = db.fetch_one(cur, queries.PEARL_CALL_LOCK, (other,))
     for row in (recorded, own):
         if row is not None and row["lead_id"] != lead_id:
-            raise ValueError(f"that call belongs to lead {row['lead_id']}, not to lead {lead_id}")
-    if recorded is not None and own is not None:
+            raise _other_lead(row, lead_id)
+    if recorded is not None:
         db.execute(cur, queries.DELETE_IN_FLIGHT_DUPLICATE, (own["id"],))
-    return recorded or own
+        return recorded
+    return own
+
+
+# LOCK_LEAD_WITH_CALL_ROW's call_row_* columns -> the keys of a call row (PEARL_CALL_BY_ROW_ID)
+_CALL_ROW_COLUMNS = {
+    "call_row_id": "id",
+    "call_row_outcome": "outcome",
+    "call_row_provisional": "provisional",
+    "call_row_completed_at": "completed_at",
+    "call_row_call_id_row": "call_id_row",
+    "call_row_request_id_row": "request_id_row",
+}
+
+
+def _lock_lead_and_call_row(
+    cur, lead_id: int, call: _Call, row_id: int | None
+) -> tuple[dict, dict | None]:
+    """lock_lead(lead_id) and then _find_call_row(...): the same rows, locks (lead first) and
+    errors, in one statement when the caller names the dispatcher's row (`row_id`: the
+    webhook's callRef match and the dispatcher's own calls) and it is this lead's.
+    Otherwise, with the lead locked, _find_call_row decides as it always does. Only a row
+    the caller names is read this way: the statement locks the row it reads even when it is
+    another lead's (as PEARL_CALL_BY_ROW_ID does), which a callRef merely echoed in Pearl's
+    payload must not do. Raises LeadNotFoundError for an unknown lead.
+    """
+    if row_id is None:
+        return lock_lead(cur, lead_id), _find_call_row(cur, lead_id, call, None)
+    found = db.fetch_one(
+        cur,
+        queries.LOCK_LEAD_WITH_CALL_ROW,
+        {
+            "lead_id": lead_id,
+            "row_id": row_id,
+            "call_id": call.call_id,
+            "request_id": call.request_id,
+        },
+    )
+    if found is None:
+        raise LeadNotFoundError(f"lead {lead_id} does not exist")
+    own = {key: found.pop(column) for column, key in _CALL_ROW_COLUMNS.items()}
+    latest = found.pop("latest_result")
+    latest_id, found["previous_outcome"] = json.loads(latest) if latest is not None else (0, None)
+    if own["id"] is None:  # no such row, or another lead's (refused there): as always
+        return found, _find_call_row(cur, lead_id, call, row_id)
+    own["lead_id"] = lead_id
+    own["newer_call_recorded"] = latest_id > own["id"]
+    return found, _settle_own_row(cur, lead_id, own)
 
 
 def _newer_call_recorded(row: dict | None) -> bool:
@@ -231,7 +295,7 @@ def _record_call(
         "now": to_db(now),
     }
     if row is not None:
-        db.execute(cur, queries.COMPLETE_PEARL_CALL, {**params, "row_id": row["id"]})
+        db.defer(cur, queries.COMPLETE_PEARL_CALL, {**params, "row_id": row["id"]})
         return row["id"]
     db.execute(cur, queries.INSERT_COMPLETED_PEARL_CALL, params)
     return cur.lastrowid
@@ -273,8 +337,7 @@ def process_call_result(
         return CallResultProcessed(lead_id, "in_progress", "in_progress")
 
     def work(cur) -> CallResultProcessed:
-        lead = lock_lead(cur, lead_id)
-        row = _find_call_row(cur, lead_id, call, row_id)
+        lead, row = _lock_lead_and_call_row(cur, lead_id, call, row_id)
         replacing = row is not None and bool(row["provisional"]) and not provisional
         if row is not None and row["outcome"] is not None and not replacing:
             return CallResultProcessed(
@@ -289,7 +352,7 @@ def process_call_result(
             # A later call already decided the lead's state: record and count this one only.
             done_id = _record_call(cur, lead_id, call, outcome, row, now, **record)
             if not replacing and disposition.action != Action.NOT_PLACED:
-                db.execute(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
+                db.defer(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
             return CallResultProcessed(lead_id, outcome, "stale", pearl_call_row_id=done_id)
         if replacing and not is_open(lead):
             # Reopen only a closure that the provisional settlement itself made.
@@ -306,7 +369,7 @@ def process_call_result(
             # The call happened (it reached Pearl before the lead was closed): it counts, and
             # changes nothing else.
             if not replacing and disposition.action != Action.NOT_PLACED:
-                db.execute(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
+                db.defer(cur, queries.COUNT_ATTEMPT_ONLY, {"lead_id": lead_id})
             return CallResultProcessed(
                 lead_id, outcome, "ignored", cancelled, pearl_call_row_id=done_id
             )

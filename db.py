@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 import pymysql
 import pymysql.cursors
 from dotenv import load_dotenv
-from pymysql.constants import CR, ER
+from pymysql.constants import CLIENT, CR, ER
 
 import queries
 from queries import Query
@@ -322,7 +322,16 @@ class TrackingCursor(pymysql.cursors.DictCursor):
     the connection raises the same error again until the transaction ends, and
     run_in_transaction/transaction never commit: code that catches the error and
     carries on cannot commit half a transaction.
+
+    Statements queued by `defer` are sent (one round trip) before any statement this
+    cursor sends, so every statement sees the writes queued before it, in order.
     """
+
+    def _query(self, q):  # type: ignore[override]
+        conn = self.connection
+        if getattr(conn, "_deferred", None):
+            _flush_deferred(conn)
+        return super()._query(q)
 
     def execute(self, query, args=None):  # type: ignore[override]
         conn = self.connection
@@ -341,6 +350,78 @@ class TrackingCursor(pymysql.cursors.DictCursor):
 
 def _clear_abort(conn) -> None:
     conn._txn_aborted = None
+
+
+# --- deferred writes: sent together with the next statement's round trip or the COMMIT ------
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """One queued statement: its Query (for its name) and its text with the parameters in."""
+
+    query: Query
+    sql: str
+
+
+def defer(cur, query: Query, params: Sequence[Any] | Mapping[str, Any] = ()) -> None:
+    """Run a named write whose row count and lastrowid nobody reads, at the latest by COMMIT.
+
+    Inside `run_in_transaction`/`transaction` the statement is queued on the connection and
+    sent, in order, with the other queued ones in one multi-statement round trip: just before
+    the next statement of the transaction (so reads see it), or together with the COMMIT. Its
+    errors are raised there, with the same effect as if it had run at once: the transaction
+    is rolled back (a deadlock re-runs it, rebuilding the queue), a lost connection during
+    the round trip carrying the COMMIT is a CommitUnknownError, and MariaDB/MySQL stop a
+    multi-statement at its first error, so nothing after a failed statement runs (the COMMIT
+    included). Only for statements whose errors the transaction's own code does not catch.
+    Outside those transactions it runs at once, like `execute`.
+    """
+    pending = getattr(cur.connection, "_deferred", None)
+    if pending is None:
+        cur.execute(query.sql, params)
+        return
+    pending.append(Deferred(query, cur.mogrify(query.sql, params)))
+
+
+def _begin_deferring(conn) -> None:
+    conn._deferred = []
+
+
+def _stop_deferring(conn) -> None:
+    conn._deferred = None
+
+
+def _send_batch(conn, statements: Sequence[Deferred], *, commit: bool) -> None:
+    """Send `statements` (then COMMIT when `commit`) as one multi-statement and read every
+    result; the first error is raised (the server ran nothing after it). Any error aborts
+    the transaction as TrackingCursor's aborting errors do (every later statement raises it
+    again, nothing is committed): the statements after the failed one never ran, so even
+    code that catches the error cannot commit the transaction without them."""
+    text = ";\n".join([*(s.sql.strip() for s in statements), *(["COMMIT"] if commit else [])])
+    try:
+        with pymysql.cursors.Cursor(conn) as cur:
+            cur.execute(text)
+            while cur.nextset():
+                pass
+    except pymysql.err.MySQLError as exc:
+        conn._txn_aborted = exc
+        raise
+
+
+def _flush_deferred(conn) -> None:
+    """Send the queued statements now (before another statement of the transaction)."""
+    statements, conn._deferred = conn._deferred, []
+    _send_batch(conn, statements, commit=False)
+
+
+def _commit(conn) -> None:
+    """COMMIT, in the same round trip as the queued statements when there are any."""
+    statements = getattr(conn, "_deferred", None)
+    if not statements:
+        conn.commit()
+        return
+    conn._deferred = []
+    _send_batch(conn, statements, commit=True)
 
 
 def _raise_if_aborted(conn) -> None:
@@ -366,6 +447,9 @@ def _open_one(
         write_timeout=settings.write_timeout,
         init_command="SET time_zone = '+00:00'",
         local_infile=local_infile,
+        # `defer` sends queued writes and the COMMIT in one packet. Every statement's values
+        # are parameters escaped by the driver, never text formatted into the SQL.
+        client_flag=CLIENT.MULTI_STATEMENTS,
     )
     try:
         with conn.cursor() as cur:
@@ -525,14 +609,15 @@ def run_in_transaction(
     while True:
         conn = _thread_connection()
         _clear_abort(conn)
+        _begin_deferring(conn)
         _local.in_transaction = True
         committing = False
         try:
             with conn.cursor() as cur:
                 result = work(cur)
             _raise_if_aborted(conn)  # the work swallowed an abort: never commit
-            committing = True
-            conn.commit()
+            committing = True  # from here a lost connection may have committed
+            _commit(conn)
             return result
         except pymysql.err.MySQLError as exc:
             code = _error_code(exc)
@@ -569,11 +654,14 @@ def run_in_transaction(
             _rollback_quietly(conn)
             raise
         finally:
+            _stop_deferring(conn)
             _local.in_transaction = False
 
 
 def _rollback_quietly(conn) -> None:
     _clear_abort(conn)
+    if getattr(conn, "_deferred", None):
+        conn._deferred = []  # never sent: the rollback discards them
     try:
         conn.rollback()
     except pymysql.err.Error:
@@ -594,12 +682,13 @@ def transaction(name: str = "transaction") -> Iterator[Any]:
         raise RuntimeError(f"{name}: nested transactions are not supported")
     conn = _thread_connection()
     _clear_abort(conn)
+    _begin_deferring(conn)
     _local.in_transaction = True
     try:
         with conn.cursor() as cur:
             yield cur
         _raise_if_aborted(conn)  # the block swallowed an abort: never commit
-        conn.commit()
+        _commit(conn)
     except BaseException as exc:
         if _is_lost(exc):
             _connection_lost(conn)
@@ -607,6 +696,7 @@ def transaction(name: str = "transaction") -> Iterator[Any]:
             _rollback_quietly(conn)
         raise
     finally:
+        _stop_deferring(conn)
         _local.in_transaction = False
 
 

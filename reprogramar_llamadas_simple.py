@@ -237,8 +237,9 @@ def close_locked_lead(cur, lead_id: int, reason: str, now: datetime, *, cancel: 
 def put_pending(
     cur, lead_id: int, when: datetime, attempt_number: int, outcome: str | None, now: datetime
 ) -> None:
-    """Create or move the lead's single pending call."""
-    db.execute(
+    """Create or move the lead's single pending call (sent with the transaction's next
+    statement or its COMMIT: db.defer)."""
+    db.defer(
         cur,
         queries.UPSERT_PENDING_SCHEDULE,
         {
@@ -260,14 +261,14 @@ def record_call_on_lead(
 ) -> None:  # fmt: skip
     """Record a finished call on a locked lead: its call_status and the dashboards' labels
     (None keeps the lead's), and the attempt unless `count` is False (already counted by a
-    provisional settlement). One statement when the attempt is counted."""
+    provisional settlement). One statement when the attempt is counted; deferred (db.defer)."""
     params = {"lead_id": lead_id, "now": to_db(now), "call_status": call_status, **labels}
     if count:
-        db.execute(cur, queries.RECORD_ATTEMPT, params)
+        db.defer(cur, queries.RECORD_ATTEMPT, params)
         return
-    db.execute(cur, queries.SET_LEAD_CALL_STATUS, {**params, "message": None})
+    db.defer(cur, queries.SET_LEAD_CALL_STATUS, {**params, "message": None})
     if any(value is not None for value in labels.values()):
-        db.execute(cur, queries.SET_LEAD_LABELS, params)
+        db.defer(cur, queries.SET_LEAD_LABELS, params)
 
 
 def close_lead_after_call(
@@ -275,13 +276,13 @@ def close_lead_after_call(
     labels: Mapping[str, str | None],
 ) -> None:  # fmt: skip
     """Close a locked lead because of the call that just ended, with its call_status and
-    labels, counting its attempt unless `count` is False; one statement. Pending calls are
-    the caller's to cancel."""
+    labels, counting its attempt unless `count` is False; one statement, deferred (db.defer).
+    Pending calls are the caller's to cancel."""
     params = {
         "lead_id": lead_id, "call_status": call_status, "reason": reason, "now": to_db(now),
         **labels,
     }  # fmt: skip
-    db.execute(cur, queries.CLOSE_LEAD_AFTER_CALL if count else queries.CLOSE_LEAD_NO_COUNT, params)
+    db.defer(cur, queries.CLOSE_LEAD_AFTER_CALL if count else queries.CLOSE_LEAD_NO_COUNT, params)
 
 
 def reschedule_locked_lead(

@@ -82,6 +82,7 @@ class CallEvent:
     call_ref: int | None
     lead_id_hint: int | None
     to: str | None
+    final: bool  # is_final_call_event(call), decided once
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,8 @@ def _camel(key: str) -> str:
 
 def _clean_text(text: str) -> str:
     # A lone surrogate ("\ud800" in the JSON) cannot be stored as utf8mb4: replace it.
+    if text.isascii():  # O(1) in CPython; ASCII text holds no surrogate
+        return text
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
@@ -134,7 +137,7 @@ def normalise_payload(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
         return _clean_text(value)
     if isinstance(value, list):
-        return [normalise_payload(item, depth + 1) for item in value]
+        return [_normalise_item(item, depth + 1) for item in value]
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -142,9 +145,21 @@ def normalise_payload(value: Any, depth: int = 0) -> Any:
             camel = _camel(key)
             if camel in out and camel != key:
                 continue  # the camelCase spelling was already given
-            out[camel] = normalise_payload(item, depth + 1)
+            out[camel] = _normalise_item(item, depth + 1)
         return out
     return value
+
+
+def _normalise_item(item: Any, depth: int) -> Any:
+    """normalise_payload(item, depth), without its call for the scalars JSON decodes to
+    (most of a call object's values) while `depth` is within MAX_DEPTH."""
+    kind = type(item)
+    if depth <= MAX_DEPTH:
+        if kind is str:
+            return _clean_text(item)
+        if kind is int or kind is float or kind is bool or item is None:
+            return item
+    return normalise_payload(item, depth)
 
 
 def _int(value: Any, name: str, *, positive: bool = False) -> int | None:
@@ -212,8 +227,9 @@ def parse_call_event(payload: Any) -> CallEvent:
         call_ref=_int(call_data.get("callRef"), "callData.callRef", positive=True),
         lead_id_hint=lead_hint,
         to=to,
+        final=is_final_call_event(payload),
     )
-    if is_final_call_event(event.call) and event.call_id is None:
+    if event.final and event.call_id is None:
         raise WebhookPayloadError("a finished call event must carry the call id (id)")
     return event
 
@@ -296,7 +312,7 @@ def handle_call_event(payload: Any) -> WebhookOutcome:
     written) and database errors (db.DatabaseError, pymysql errors: answer 503); everything
     else is an answer with status 200."""
     event = parse_call_event(normalise_payload(payload))
-    if not is_final_call_event(event.call):
+    if not event.final:
         return WebhookOutcome("ignored", "not a finished call (start event or status in progress)")
     if event.lead_id_hint is not None:
         # A call the dispatcher placed names its lead (and its row, callRef) in callData:

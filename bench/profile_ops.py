@@ -8,10 +8,11 @@
     options: --count N, --top N, --pstats FILE (keep the raw statistics)
 
 Runs on its own bench_<hex> database, like the benchmarks. It prints how many
-statements of each named query (queries.py) one operation sends, then the
-functions with the most time of their own. Statements are counted by wrapping
-PyMySQL's cursor in this process (measurement only; timings here include the
-profiler's overhead, so take rates from bench/run.py).
+statements of each named query (queries.py) one operation sends and in how many
+round trips (statements queued by db.defer travel together, with the next statement
+or the COMMIT), then the functions with the most time of their own. Statements are
+counted by wrapping PyMySQL's cursor and db's batch sender in this process (measurement
+only; timings here include the profiler's overhead, so take rates from bench/run.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import pymysql.connections
 import pymysql.cursors
 from benchlib import Bench
 
+import db
 import queries
 from despachar_llamadas import dispatch_due_calls
 from mantenimiento import purge_cancelled
@@ -51,20 +53,29 @@ _LIBRARY_FILES = re.escape(str(bench_path.REPO_ROOT)) + r"/[a-z_]+\.py:"
 _NAMES = {q.sql: name for name, q in vars(queries).items() if isinstance(q, queries.Query)}
 
 
+ROUND_TRIPS = "(round trips)"  # the key of counting_statements' count of round trips
+
+
 @contextmanager
 def counting_statements() -> Iterator[Counter[str]]:
-    """Count statements sent by PyMySQL in this process, by queries.py name, and COMMITs."""
+    """Count statements sent by PyMySQL in this process, by queries.py name, and COMMITs;
+    statements queued by db.defer are counted by name when their batch is sent, and under
+    ROUND_TRIPS each batch counts once, like every other statement and COMMIT."""
     counts: Counter[str] = Counter()
     cursor, connection = pymysql.cursors.Cursor, pymysql.connections.Connection
-    saved = cursor.execute, cursor.executemany, connection.commit
+    saved = cursor.execute, cursor.executemany, connection.commit, db._send_batch
     inside: list[str] = []  # the executemany in progress: its statements are counted under it
+    batching: list[bool] = []  # a db.defer batch is being sent: counted by send_batch
 
     def execute(self: Any, query: Any, args: Any = None) -> int:
+        if batching:
+            return saved[0](self, query, args)
         if inside:
             counts[f"{inside[-1]} (sent by executemany)"] += 1
         else:
             text = query if isinstance(query, str) else "?"
             counts[_NAMES.get(text, "(not in queries.py) " + " ".join(text.split())[:50])] += 1
+        counts[ROUND_TRIPS] += 1
         return saved[0](self, query, args)
 
     def executemany(self: Any, query: str, args: Any) -> int:
@@ -76,13 +87,26 @@ def counting_statements() -> Iterator[Counter[str]]:
 
     def commit(self: Any) -> None:
         counts["COMMIT"] += 1
+        counts[ROUND_TRIPS] += 1
         return saved[2](self)
 
+    def send_batch(conn: Any, statements: Sequence[db.Deferred], *, commit: bool) -> None:
+        for statement in statements:
+            counts[_NAMES.get(statement.query.sql, "(not in queries.py)")] += 1
+        counts["COMMIT"] += commit
+        counts[ROUND_TRIPS] += 1
+        batching.append(True)
+        try:
+            return saved[3](conn, statements, commit=commit)
+        finally:
+            batching.pop()
+
     cursor.execute, cursor.executemany, connection.commit = execute, executemany, commit
+    db._send_batch = send_batch
     try:
         yield counts
     finally:
-        cursor.execute, cursor.executemany, connection.commit = saved
+        cursor.execute, cursor.executemany, connection.commit, db._send_batch = saved
 
 
 def _dispatch(bench: Bench, count: int) -> Callable[[], int]:
@@ -149,10 +173,12 @@ DEFAULT_COUNTS = {"dispatch": 2000, "results": 2000, "reschedule": 2000, "purge"
 
 def _report(counts: Counter[str], done: int, stats: pstats.Stats, top: int) -> str:
     lines = [f"{done:,} operations; statements per operation:"]
-    for name, n in counts.most_common():
+    statements = {name: n for name, n in counts.items() if name != ROUND_TRIPS}
+    for name, n in Counter(statements).most_common():
         if n:
             lines.append(f"  {n / done:8.3f}  {name}")
-    lines.append(f"  {sum(counts.values()) / done:8.3f}  in all (round trips)")
+    lines.append(f"  {sum(statements.values()) / done:8.3f}  in all")
+    lines.append(f"  {counts[ROUND_TRIPS] / done:8.3f}  round trips (db.defer batches count once)")
     out = io.StringIO()
     stats.stream = out
     print("Library functions by cumulative time:", file=out)
