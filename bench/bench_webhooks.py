@@ -1,8 +1,9 @@
 """Figure 7: end-of-call webhooks per second through the real HTTP server.
 
 uvicorn runs servidor:app with 2 worker processes (this machine has 2 cores) against the
-bench database; a load generator in this process (asyncio, raw HTTP/1.1 keep-alive
-connections on loopback, so the client costs little next to the server) sends Pearl
+bench database, logging as the README's production command does (--no-access-log); a load
+generator in this process (asyncio, raw HTTP/1.1 keep-alive connections on loopback, so the
+client costs little next to the server) sends Pearl
 end-of-call webhooks: 20,000 (2,000 with --quick), of which 20 % are repeated deliveries of
 calls already sent, shuffled, each call's object as Pearl sends it (transcript, collected
 info, ``callData.callRef`` = its in-flight pearl_calls row). Measured:
@@ -180,7 +181,9 @@ def run(bench: Bench) -> Figure:
     peak_bodies = _calls(bench, peak_first, distinct, rng)
     paced_first = peak_first + distinct
     paced_bodies = _calls(bench, paced_first, paced_distinct, rng)
-    server = ServerProcess(workers=WORKERS, env={"BENCH_FLOOR_ENDPOINT": "1"})
+    server = ServerProcess(
+        workers=WORKERS, env={"BENCH_FLOOR_ENDPOINT": "1"}, access_log=False
+    )  # the production command's logging: one request line per request, no access log
     with server:
         port = server.port
 

@@ -38,10 +38,15 @@ class ServerProcess:
     """uvicorn servidor:app on 127.0.0.1:<free port>, stopped with SIGTERM on exit."""
 
     def __init__(
-        self, *, workers: int = 1, env: dict[str, str] | None = None, startup: float = 300.0
-    ) -> None:
+        self, *, workers: int = 1, env: dict[str, str] | None = None, startup: float = 300.0,
+        access_log: bool = True,
+    ) -> None:  # fmt: skip
+        """`access_log=False` runs uvicorn as the README's production command does
+        (--no-access-log: the server's own request line only); the tests keep uvicorn's
+        access log on, to check that it never shows the token."""
         self.port = free_port()
         self.workers = workers
+        self.access_log = access_log
         self.env = {
             **os.environ,
             "WEBHOOK_TOKEN": TOKEN,
@@ -67,6 +72,7 @@ class ServerProcess:
                 sys.executable, "-m", "uvicorn", "servidor:app",
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--workers", str(self.workers), "--log-level", "info",
+                *([] if self.access_log else ["--no-access-log"]),
             ],
             cwd=ROOT,
             env=self.env,
