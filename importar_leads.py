@@ -60,6 +60,7 @@ from lead_rows import (
     parse_map_options,
 )
 from lead_writes import DEFAULT_BATCH_SIZE, BatchWriter, Counts, Options, Spreader
+from phone import mask_digits
 
 logger = logging.getLogger(__name__)
 
@@ -298,7 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except (db.DatabaseError, pymysql.err.MySQLError) as exc:
-        print(f"database error: {exc}", file=sys.stderr)
+        # A driver's message can quote a refused value: a phone number.
+        print(f"database error: {mask_digits(exc)}", file=sys.stderr)
         return EXIT_DATABASE
     print(json.dumps(report, ensure_ascii=False) if args.json else _text_report(report))
     return EXIT_INVALID_ROWS if report["invalid"] else EXIT_OK

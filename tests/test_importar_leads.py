@@ -329,3 +329,11 @@ def test_validation_processes_give_the_same_result(db_ready, tmp_path) -> None:
         assert serial[key] == parallel[key], key
     assert (parallel["read"], parallel["imported"], parallel["invalid"]) == (302, 300, 1)
     assert len(_leads("par")) == 300
+
+
+def test_a_database_error_never_shows_a_number(db_ready, tmp_path) -> None:
+    path = _write(tmp_path / "a.csv", "telefono\n612345678\n")
+    result = run_script("importar_leads.py", str(path), env={"DB_DATABASE": "nodb_612345678"})
+    assert result.returncode == 3, result.stderr
+    assert "database error" in result.stderr and "612345678" not in result.stderr
+    assert "678" in result.stderr  # masked as a phone is: the last 3 digits only
