@@ -40,25 +40,32 @@ SET_CONFIG = Query(
 
 # --- leads ------------------------------------------------------------------------------
 
+# The columns of a locked lead that the call-result and reschedule paths decide on, with the
+# id of its pending call (exact while the lock is held: every writer of pending calls locks
+# the lead first). LOCK_LEAD and LOCK_LEAD_WITH_CALL_ROW both return them, so a lead read
+# either way has the same keys.
+_LOCKED_LEAD_COLUMNS = """
+    l.id, l.lead_status, l.manual_management, l.call_attempts_count, l.timezone,
+    l.is_demo, l.closure_reason, l.closed_at, l.telefono, l.preferencia_horario,
+    (SELECT cs.id FROM call_schedule cs WHERE cs.pending_lead_id = l.id) AS pending_schedule_id
+"""
+
 LOCK_LEAD = Query(
-    "Read one lead and lock its row until the transaction ends, with the outcome of its "
-    "latest processed call and the id of its pending call if it has one (exact while the "
-    "lock is held: every writer of pending calls locks the lead first).",
-    """
-    SELECT l.id, l.lead_status, l.manual_management, l.call_attempts_count, l.timezone,
-           l.is_demo, l.closure_reason, l.closed_at, l.telefono, l.preferencia_horario,
+    "Read one lead and lock its row until the transaction ends (_LOCKED_LEAD_COLUMNS), with "
+    "the outcome of its latest processed call.",
+    f"""
+    SELECT {_LOCKED_LEAD_COLUMNS},
            (SELECT pc.outcome FROM pearl_calls pc
             WHERE pc.lead_id = l.id AND pc.outcome IS NOT NULL
-            ORDER BY pc.id DESC LIMIT 1) AS previous_outcome,
-           (SELECT cs.id FROM call_schedule cs WHERE cs.pending_lead_id = l.id)
-               AS pending_schedule_id
+            ORDER BY pc.id DESC LIMIT 1) AS previous_outcome
     FROM leads l WHERE l.id = %s FOR UPDATE
-    """,
+    """,  # noqa: S608 - a constant fragment, no input
 )
 
 LOCK_LEAD_WITH_CALL_ROW = Query(
-    "LOCK_LEAD's columns, except that its previous_outcome comes as latest_result, the JSON "
-    "array [row id, outcome] of the lead's latest call with a result (NULL when none), and, "
+    "_LOCKED_LEAD_COLUMNS as LOCK_LEAD, except that its previous_outcome comes as "
+    "latest_result, the JSON array [row id, outcome] of the lead's latest call with a result "
+    "(NULL when none), and, "
     "in the same statement, the given pearl_calls row when it is this lead's (call_row_* "
     "columns, NULL otherwise), locked lead first (the LEFT JOIN's inner table is read after "
     "its outer one): the row's outcome, provisional flag and completion time, and the ids of "
@@ -68,14 +75,11 @@ LOCK_LEAD_WITH_CALL_ROW = Query(
     "third of the statement to plan. One round trip where LOCK_LEAD then "
     "PEARL_CALL_BY_ROW_ID took two. The given row is locked even when it is another lead's: "
     "give only a row the caller names.",
-    """
-    SELECT l.id, l.lead_status, l.manual_management, l.call_attempts_count, l.timezone,
-           l.is_demo, l.closure_reason, l.closed_at, l.telefono, l.preferencia_horario,
+    f"""
+    SELECT {_LOCKED_LEAD_COLUMNS},
            (SELECT JSON_ARRAY(prev.id, prev.outcome) FROM pearl_calls prev
             WHERE prev.lead_id = l.id AND prev.outcome IS NOT NULL
             ORDER BY prev.id DESC LIMIT 1) AS latest_result,
-           (SELECT cs.id FROM call_schedule cs WHERE cs.pending_lead_id = l.id)
-               AS pending_schedule_id,
            pc.id AS call_row_id, pc.outcome AS call_row_outcome,
            pc.provisional AS call_row_provisional, pc.completed_at AS call_row_completed_at,
            (SELECT by_call.id FROM pearl_calls by_call
@@ -85,7 +89,7 @@ LOCK_LEAD_WITH_CALL_ROW = Query(
     FROM leads l
     LEFT JOIN pearl_calls pc ON pc.id = %(row_id)s AND pc.lead_id = l.id
     WHERE l.id = %(lead_id)s FOR UPDATE
-    """,
+    """,  # noqa: S608 - a constant fragment, no input
 )
 
 RECORD_ATTEMPT = Query(
