@@ -147,7 +147,7 @@ def run_import(
     rejects = RejectsFile(path, enabled=not options.dry_run)
     seen_in_dry_run: set[str] = set()  # a dry run cannot ask the database about earlier batches
     bar = _progress(table.total_rows, progress)
-    writer = BatchWriter(options, spreader, load_files=options.load_data)
+    writer = BatchWriter(options, spreader)
 
     def finished(done: Iterator[tuple[Any, Counts, list[Reject]]]) -> None:
         for (batch_counts, bad), written, listed in done:

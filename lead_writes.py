@@ -255,18 +255,14 @@ class BatchWriter:
     next. At most `depth` batches wait behind the one being written (memory stays flat);
     after a failed batch no later one is written. Results come back in the same order.
 
-    With `load_files` (the default) the thread's connection loads the rows through files
-    (LOAD DATA LOCAL INFILE, bulk_load.py) when the server accepts it, else it inserts them
-    through JSON_TABLE statements, with a log line saying so."""
+    With `options.load_data` (the default) the thread's connection loads the rows through
+    files (LOAD DATA LOCAL INFILE, bulk_load.py) when the server accepts it, else it inserts
+    them through JSON_TABLE statements, with a log line saying so."""
 
-    def __init__(
-        self, options: Options, spreader: Spreader | None, depth: int = 1, *,
-        load_files: bool = True,
-    ) -> None:  # fmt: skip
+    def __init__(self, options: Options, spreader: Spreader | None, depth: int = 1) -> None:
         self.options = options
         self.spreader = spreader
         self.depth = depth
-        self.load_files = load_files and not options.dry_run
         self.loads: LoadFiles | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="import-writer")
         self._pending: deque[tuple[Future, Any]] = deque()
@@ -274,7 +270,7 @@ class BatchWriter:
         self._started = False
 
     def _start(self) -> None:
-        if not self.load_files:
+        if not self.options.load_data or self.options.dry_run:
             return
         db.allow_local_infile()
         with db.transaction("import: can the server load files") as cur:
