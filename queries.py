@@ -911,18 +911,6 @@ OPEN_LEADS_BY_LAST_DIGITS = Query(
     """,
 )
 
-BENCH_FLOOR_TRANSACTION = Query(
-    "The bench floor endpoint's one bare transaction: read and touch nothing but a lock-free "
-    "row of the configuration (BENCH_FLOOR_ENDPOINT=1 only).",
-    "SELECT config_value FROM scheduler_config WHERE config_key = 'default_max_attempts'",
-)
-
-BENCH_FLOOR_WRITE = Query(
-    "The bench write-floor endpoint's one bare transaction: one durable one-row write, the "
-    "least a webhook that records a result must do (BENCH_FLOOR_ENDPOINT=1 only).",
-    "UPDATE leads SET last_call_attempt = %(now)s WHERE id = %(lead_id)s",
-)
-
 # --- lead import and the do-not-call list (importar_leads.py, do_not_call.py) ------------
 
 DNC_CONTAINS = Query(

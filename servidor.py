@@ -57,7 +57,7 @@ import db
 import panel
 import queries
 from api_original import actualizar_resultado
-from clock import to_db, utc_now
+from clock import utc_now
 from webhook_pearl import WebhookPayloadError, handle_call_event
 
 logger = logging.getLogger("servidor")
@@ -448,37 +448,6 @@ async def health() -> JSONResponse:
         "time": utc_now().isoformat(timespec="seconds"),
     }
     return JSONResponse(body, status_code=200 if ok else 503)
-
-
-def _floor_transaction() -> None:
-    with db.transaction("bench floor") as cur:
-        db.fetch_one(cur, queries.BENCH_FLOOR_TRANSACTION)
-
-
-def _floor_write(payload: Any) -> None:
-    data = payload.get("callData") if isinstance(payload, dict) else None
-    lead_id = data.get("lead_id") if isinstance(data, dict) else None
-    with db.transaction("bench write floor") as cur:
-        db.execute(
-            cur, queries.BENCH_FLOOR_WRITE, {"now": to_db(utc_now()), "lead_id": lead_id or 0}
-        )
-
-
-if os.environ.get("BENCH_FLOOR_ENDPOINT") == "1":
-
-    @app.post("/bench/floor", include_in_schema=False)
-    async def bench_floor(request: Request) -> JSONResponse:
-        """The benchmark's floor: same token check, body read and JSON decoding as the
-        webhook, then one bare database transaction."""
-        answer = await _apply_json(request, lambda _payload: _floor_transaction(), "floor")
-        return answer if isinstance(answer, JSONResponse) else JSONResponse({"status": "ok"})
-
-    @app.post("/bench/floor-write", include_in_schema=False)
-    async def bench_floor_write(request: Request) -> JSONResponse:
-        """The benchmark's write floor: as /bench/floor, but its one bare transaction writes
-        one row of the call's lead (callData.lead_id) and commits durably."""
-        answer = await _apply_json(request, _floor_write, "floor")
-        return answer if isinstance(answer, JSONResponse) else JSONResponse({"status": "ok"})
 
 
 # --- command line ---------------------------------------------------------------------------

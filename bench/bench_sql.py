@@ -250,3 +250,16 @@ PANEL_FILL_PENDING = Query(
     FROM leads WHERE lead_status = 'open' AND id <= %(leads)s
     """,
 )
+
+# --- figure 7's floor endpoints (bench_server.py) -------------------------------------------
+
+FLOOR_READ = Query(
+    "/bench/floor's one bare transaction: read a lock-free row of the configuration.",
+    "SELECT config_value FROM scheduler_config WHERE config_key = 'default_max_attempts'",
+)
+
+FLOOR_WRITE = Query(
+    "/bench/floor-write's one bare transaction: one durable one-row write, the least a webhook "
+    "that records a result must do.",
+    "UPDATE leads SET last_call_attempt = %(now)s WHERE id = %(lead_id)s",
+)

@@ -12,10 +12,13 @@ info, ``callData.callRef`` = its in-flight pearl_calls row). Measured:
    and p99 latency; every answer must be 200, and afterwards every distinct call must have
    exactly one result and one attempt, the repeats counted as duplicates (nothing lost,
    nothing double-counted);
-2. floors: the same requests to ``POST /bench/floor-write`` of the same server
-   (BENCH_FLOOR_ENDPOINT=1): token check, body read, JSON decoding and one bare database
-   transaction writing one row of the call's lead, committed durably. Goal: peak >= 0.6 of
-   it. For reference also ``POST /bench/floor``, whose bare transaction only reads;
+2. floors, the same requests to endpoints of the same server (bench_server.py: servidor's
+   application plus the floors; token check, body read, JSON decoding and database threads
+   shared with the webhook): ``POST /bench/floor-write``, one bare database transaction
+   writing one row of the call's lead, committed durably (goal: peak >= 0.6 of it);
+   ``POST /bench/same-sql``, the webhook's own statements sent by hand without its decisions
+   (over fresh calls of its own: it records results); and ``POST /bench/floor``, whose bare
+   transaction only reads;
 3. latency at 80 % of the peak rate: an open loop (requests sent on a fixed schedule, latency
    counted from the scheduled time so a stall is not hidden) over fresh calls. Goal: p99 <
    100 ms.
@@ -51,6 +54,7 @@ PACED_SHARE = 0.8  # of the peak rate
 WEBHOOK_PATH = f"/webhooks/pearl/call?token={TOKEN}"
 FLOOR_PATH = f"/bench/floor?token={TOKEN}"
 WRITE_FLOOR_PATH = f"/bench/floor-write?token={TOKEN}"
+SAME_SQL_PATH = f"/bench/same-sql?token={TOKEN}"
 GOAL_SHARE = 0.6
 
 
@@ -181,8 +185,13 @@ def run(bench: Bench) -> Figure:
     peak_bodies = _calls(bench, peak_first, distinct, rng)
     paced_first = peak_first + distinct
     paced_bodies = _calls(bench, paced_first, paced_distinct, rng)
+    same_first = paced_first + paced_distinct
+    same_bodies = (  # the by-hand floor records results: fresh calls for each of its runs
+        _calls(bench, same_first, distinct, rng),
+        _calls(bench, same_first + distinct, distinct, rng),
+    )
     server = ServerProcess(
-        workers=WORKERS, env={"BENCH_FLOOR_ENDPOINT": "1"}, access_log=False
+        workers=WORKERS, access_log=False, app="bench_server:app", app_dir="bench"
     )  # the production command's logging: one request line per request, no access log
     with server:
         port = server.port
@@ -194,18 +203,26 @@ def run(bench: Bench) -> Figure:
         load(WEBHOOK_PATH, warm)
         load(FLOOR_PATH, warm)
         load(WRITE_FLOOR_PATH, warm)
+        load(SAME_SQL_PATH, warm)
         floor_before = load(FLOOR_PATH, peak_bodies)
         write_before = load(WRITE_FLOOR_PATH, peak_bodies)
+        same_before = load(SAME_SQL_PATH, same_bodies[0])
         peak = load(WEBHOOK_PATH, peak_bodies)
+        same_after = load(SAME_SQL_PATH, same_bodies[1])
         write_after = load(WRITE_FLOOR_PATH, peak_bodies)
         floor_after = load(FLOOR_PATH, peak_bodies)
         paced = load(WEBHOOK_PATH, paced_bodies, rate=PACED_SHARE * peak.rate)
+    for floor_run in (floor_before, floor_after, write_before, write_after, same_before,
+                      same_after):  # fmt: skip
+        if set(floor_run.statuses) != {200}:
+            raise RuntimeError(f"a floor endpoint answered {dict(floor_run.statuses)}")
     totals = _totals(peak_first, distinct)
     floors = {
         "read": (floor_before.rate + floor_after.rate) / 2,
         "write": (write_before.rate + write_after.rate) / 2,
+        "same": (same_before.rate + same_after.rate) / 2,
     }
-    runs = (floor_before, floor_after, write_before, write_after)
+    runs = (floor_before, floor_after, write_before, write_after, same_before, same_after)
     return _figure(total, distinct, peak, floors, paced, totals, runs)
 
 
@@ -216,7 +233,7 @@ def _figure(
     floors: dict[str, float],
     paced: Run,
     totals: dict[str, int],
-    runs: tuple[Run, Run, Run, Run],
+    runs: tuple[Run, ...],
 ) -> Figure:
     repeats = total - distinct
     exact = (
@@ -227,6 +244,8 @@ def _figure(
     )
     share = benchlib.ratio(peak.rate, floors["write"])
     read_share = benchlib.ratio(peak.rate, floors["read"])
+    same_share = benchlib.ratio(peak.rate, floors["same"])
+    sql_share = benchlib.ratio(floors["same"], floors["write"])
     figure = Figure(7, "Webhooks through the HTTP server")
     figure.rows = [
         Row(f"end-of-call webhooks, {total:,} ({repeats:,} repeats), {WORKERS} workers",
@@ -234,6 +253,10 @@ def _figure(
             f">= {GOAL_SHARE}", share is not None and share >= GOAL_SHARE),
         Row("the same, against a bare read-only transaction", peak.rate, "req/s",
             floors["read"], "req/s bare read transaction", read_share),
+        Row("the same, against its own statements sent by hand", peak.rate, "req/s",
+            floors["same"], "req/s same statements by hand", same_share),
+        Row("its statements by hand, against the bare write transaction", floors["same"],
+            "req/s", floors["write"], "req/s bare write transaction", sql_share),
         Row(f"p99 at 80 % of peak ({paced.rate:,.0f} req/s)", paced.percentile(0.99), "ms",
             goal="< 100 ms", met=paced.percentile(0.99) < 100),
         Row("nothing lost or double-counted", 1.0 if exact else 0.0, "", goal="1",
@@ -243,7 +266,8 @@ def _figure(
         f"peak latency p50 {peak.percentile(0.5):.1f} ms, p99 {peak.percentile(0.99):.1f} ms "
         f"over {CONNECTIONS} connections; at 80 %: p50 {paced.percentile(0.5):.1f} ms",
         f"floor runs before/after: read {runs[0].rate:,.0f} / {runs[1].rate:,.0f} req/s, "
-        f"write {runs[2].rate:,.0f} / {runs[3].rate:,.0f} req/s",
+        f"write {runs[2].rate:,.0f} / {runs[3].rate:,.0f} req/s, "
+        f"same statements by hand {runs[4].rate:,.0f} / {runs[5].rate:,.0f} req/s",
         "the goal is judged against the write floor: one bare transaction writing one row and "
         "committing durably (innodb_flush_log_at_trx_commit=1), the least a webhook that records "
         "a result must do; the read-only floor never waits for the log to reach the disk",

@@ -39,14 +39,16 @@ class ServerProcess:
 
     def __init__(
         self, *, workers: int = 1, env: dict[str, str] | None = None, startup: float = 300.0,
-        access_log: bool = True,
+        access_log: bool = True, app: str = "servidor:app", app_dir: str = ".",
     ) -> None:  # fmt: skip
         """`access_log=False` runs uvicorn as the README's production command does
         (--no-access-log: the server's own request line only); the tests keep uvicorn's
-        access log on, to check that it never shows the token."""
+        access log on, to check that it never shows the token. `app` and `app_dir` (relative
+        to the repository) choose another application: the benchmark's, with its floors."""
         self.port = free_port()
         self.workers = workers
         self.access_log = access_log
+        self.app, self.app_dir = app, app_dir
         self.env = {
             **os.environ,
             "WEBHOOK_TOKEN": TOKEN,
@@ -69,7 +71,7 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         self.proc = subprocess.Popen(
             [
-                sys.executable, "-m", "uvicorn", "servidor:app",
+                sys.executable, "-m", "uvicorn", self.app, "--app-dir", self.app_dir,
                 "--host", "127.0.0.1", "--port", str(self.port),
                 "--workers", str(self.workers), "--log-level", "info",
                 *([] if self.access_log else ["--no-access-log"]),
