@@ -212,8 +212,8 @@ def run(bench: Bench) -> Figure:
         write_after = load(WRITE_FLOOR_PATH, peak_bodies)
         floor_after = load(FLOOR_PATH, peak_bodies)
         paced = load(WEBHOOK_PATH, paced_bodies, rate=PACED_SHARE * peak.rate)
-    for floor_run in (floor_before, floor_after, write_before, write_after, same_before,
-                      same_after):  # fmt: skip
+    runs = (floor_before, floor_after, write_before, write_after, same_before, same_after)
+    for floor_run in runs:
         if set(floor_run.statuses) != {200}:
             raise RuntimeError(f"a floor endpoint answered {dict(floor_run.statuses)}")
     totals = _totals(peak_first, distinct)
@@ -222,7 +222,6 @@ def run(bench: Bench) -> Figure:
         "write": (write_before.rate + write_after.rate) / 2,
         "same": (same_before.rate + same_after.rate) / 2,
     }
-    runs = (floor_before, floor_after, write_before, write_after, same_before, same_after)
     return _figure(total, distinct, peak, floors, paced, totals, runs)
 
 
